@@ -1,0 +1,253 @@
+//! The boundary to AWS: the only module that sends requests.
+//!
+//! [`Cloud`] is the set of calls sqsform makes. [`aws::AwsCloud`] implements it with the AWS
+//! SDK, and [`memory::MemoryCloud`] with an in-memory fake for unit tests and simulations.
+//! Every implementation counts its requests by operation, because the count is how the cost
+//! and speed of a plan are judged.
+
+pub mod aws;
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::Serialize;
+
+/// Queue attributes as SQS sends them: names to string values.
+pub type Attributes = BTreeMap<String, String>;
+/// Queue tags.
+pub type Tags = BTreeMap<String, String>;
+/// The error type SDK errors are kept as, so their request ids survive.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Errors from AWS calls.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    /// The queue does not exist: it was deleted, or never created.
+    #[error("queue {queue} does not exist")]
+    QueueNotFound { queue: String },
+    /// CreateQueue was called within 60 seconds of deleting a queue of the same name.
+    #[error(
+        "queue {queue} was deleted less than 60 seconds ago, and SQS does not yet allow a new queue with its name"
+    )]
+    QueueDeletedRecently { queue: String },
+    /// CreateQueue found an existing queue with the same name and other attribute values.
+    #[error("queue {queue} already exists with different attribute values")]
+    QueueAlreadyExists { queue: String },
+    /// AWS kept throttling the request after the SDK's retries.
+    #[error("{operation} was throttled by AWS after retries")]
+    Throttled {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// Any other failed call; the SDK error is the source.
+    #[error("{operation} failed")]
+    Api {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// The connection settings cannot be used.
+    #[error("{0}")]
+    Configuration(String),
+}
+
+/// The AWS calls sqsform makes.
+pub trait Cloud: Send + Sync {
+    /// Returns the account id of the caller (STS GetCallerIdentity).
+    fn caller_account(&self) -> impl Future<Output = Result<String, CloudError>> + Send;
+
+    /// Returns the URLs of every queue whose name starts with `prefix`, following pagination.
+    fn list_queues(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send;
+
+    /// Returns every attribute of a queue (GetQueueAttributes with `All`).
+    fn get_queue_attributes(
+        &self,
+        url: &str,
+    ) -> impl Future<Output = Result<Attributes, CloudError>> + Send;
+
+    /// Returns the tags of a queue.
+    fn list_queue_tags(&self, url: &str) -> impl Future<Output = Result<Tags, CloudError>> + Send;
+
+    /// Creates a queue with attributes and tags in one call and returns its URL.
+    fn create_queue(
+        &self,
+        name: &str,
+        attributes: &Attributes,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+
+    /// Sets the given attributes; an empty string removes a policy or a KMS key.
+    fn set_queue_attributes(
+        &self,
+        url: &str,
+        attributes: &Attributes,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Adds or overwrites tags.
+    fn tag_queue(
+        &self,
+        url: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Removes tags by key.
+    fn untag_queue(
+        &self,
+        url: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Deletes a queue and its messages.
+    fn delete_queue(&self, url: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Returns the requests sent so far, by operation.
+    fn api_calls(&self) -> ApiCalls;
+}
+
+/// Requests sent, by `service:Operation`, counting every attempt including SDK retries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ApiCalls {
+    pub total: u64,
+    pub by_operation: BTreeMap<String, u64>,
+}
+
+impl ApiCalls {
+    /// Returns the count for one operation, such as `sqs:GetQueueAttributes`.
+    pub fn get(&self, operation: &str) -> u64 {
+        self.by_operation.get(operation).copied().unwrap_or(0)
+    }
+
+    /// Returns the calls made since `earlier` was taken.
+    pub fn since(&self, earlier: &ApiCalls) -> ApiCalls {
+        let by_operation: BTreeMap<String, u64> = self
+            .by_operation
+            .iter()
+            .map(|(operation, count)| (operation.clone(), count - earlier.get(operation)))
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        ApiCalls {
+            total: by_operation.values().sum(),
+            by_operation,
+        }
+    }
+}
+
+/// A thread-safe request counter shared by the clients of one [`Cloud`].
+#[derive(Debug, Default)]
+pub struct CallCounter {
+    counts: Mutex<BTreeMap<String, u64>>,
+}
+
+impl CallCounter {
+    /// Counts one request to `service` (lowercased) and `operation`.
+    pub fn record(&self, service: &str, operation: &str) {
+        let key = format!("{}:{operation}", service.to_ascii_lowercase());
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *counts.entry(key).or_insert(0) += 1;
+    }
+
+    /// Returns the counts so far.
+    pub fn snapshot(&self) -> ApiCalls {
+        let counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        ApiCalls {
+            total: counts.values().sum(),
+            by_operation: counts.clone(),
+        }
+    }
+}
+
+/// A queue as it exists in AWS.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveQueue {
+    pub name: String,
+    pub url: String,
+    pub attributes: Attributes,
+    pub tags: Tags,
+}
+
+/// Returns the queue name at the end of a queue URL.
+pub fn queue_name_from_url(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
+/// Reads every queue whose name starts with `prefix`: one listing, then GetQueueAttributes and
+/// ListQueueTags per queue, with at most `parallelism` queues in flight. A queue deleted between
+/// the listing and the reads is left out.
+pub async fn read_queues<C: Cloud>(
+    cloud: &C,
+    prefix: &str,
+    parallelism: usize,
+) -> Result<Vec<LiveQueue>, CloudError> {
+    let urls = cloud.list_queues(prefix).await?;
+
+    let reads = urls.into_iter().map(|url| async move {
+        let name = queue_name_from_url(&url).to_string();
+        let (attributes, tags) = futures::join!(
+            cloud.get_queue_attributes(&url),
+            cloud.list_queue_tags(&url)
+        );
+        match (attributes, tags) {
+            (Err(CloudError::QueueNotFound { .. }), _)
+            | (_, Err(CloudError::QueueNotFound { .. })) => {
+                tracing::debug!(queue = %name, "queue disappeared after listing");
+                Ok(None)
+            }
+            (Err(error), _) | (_, Err(error)) => Err(error),
+            (Ok(attributes), Ok(tags)) => Ok(Some(LiveQueue {
+                name,
+                url,
+                attributes,
+                tags,
+            })),
+        }
+    });
+    let mut queues: Vec<LiveQueue> = stream::iter(reads)
+        .buffer_unordered(parallelism.max(1))
+        .try_filter_map(|queue| async move { Ok(queue) })
+        .try_collect()
+        .await?;
+
+    // ListQueues matches the prefix itself, but a fake or a proxy may not: keep only true matches.
+    queues.retain(|queue| queue.name.starts_with(prefix));
+    queues.sort_by(|left, right| left.name.cmp(&right.name));
+    Ok(queues)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_calls_since_subtracts() {
+        let counter = CallCounter::default();
+        counter.record("SQS", "ListQueues");
+        let earlier = counter.snapshot();
+        counter.record("SQS", "ListQueues");
+        counter.record("sts", "GetCallerIdentity");
+        let delta = counter.snapshot().since(&earlier);
+        assert_eq!(delta.total, 2);
+        assert_eq!(delta.get("sqs:ListQueues"), 1);
+        assert_eq!(delta.get("sts:GetCallerIdentity"), 1);
+    }
+
+    #[test]
+    fn queue_name_is_last_url_segment() {
+        assert_eq!(
+            queue_name_from_url("http://127.0.0.1:4566/123456789012/driversklub-local-trip-events"),
+            "driversklub-local-trip-events"
+        );
+    }
+}

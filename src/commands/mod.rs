@@ -1,0 +1,164 @@
+//! One module per subcommand, plus what they share: loading the spec, connecting to AWS with
+//! the account check, reading live state and the exit status.
+
+mod apply;
+mod drift;
+mod outputs;
+mod plan;
+mod validate;
+
+use std::io::Write;
+
+pub use apply::apply;
+pub use drift::drift;
+pub use outputs::outputs;
+pub use plan::plan;
+pub use validate::validate;
+
+use crate::cloud::aws::AwsCloud;
+use crate::cloud::{self, ApiCalls, Cloud, CloudError};
+use crate::model::DesiredState;
+use crate::plan::Plan;
+use crate::render::Style;
+use crate::spec::{self, Diagnostic, SpecError, SpecPaths};
+
+/// How a command that ran to the end went; errors are a separate `Err`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Exit 0.
+    Success,
+    /// Exit 2: a plan with changes (under --detailed-exitcode) or drift.
+    Changes,
+}
+
+/// Errors of the commands.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The spec could not be loaded; diagnostics were already printed.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// An AWS call failed.
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    /// The credentials belong to another account than the environment names.
+    #[error(
+        "environment {environment} is for account {expected}, but the credentials are for account {actual}; use credentials or a role of account {expected}"
+    )]
+    WrongAccount {
+        environment: String,
+        expected: String,
+        actual: String,
+    },
+    /// apply needs a confirmation that cannot be asked for.
+    #[error(
+        "apply needs confirmation, but standard input is not a terminal; pass --auto-approve to apply without a prompt"
+    )]
+    NoTerminal,
+    /// The person at the terminal did not confirm.
+    #[error("apply cancelled: the answer was not \"yes\"")]
+    Cancelled,
+    /// apply refused or failed.
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    /// After apply, AWS still differs from the spec when the wait ends.
+    #[error("apply finished, but after {waited_seconds}s AWS still differs from the spec: {}", .pending.join("; "))]
+    NotConverged {
+        waited_seconds: u64,
+        pending: Vec<String>,
+    },
+    /// Some spec queues do not exist, so their outputs are unknown.
+    #[error("queues missing in AWS: {}; run sqsform apply --env {environment} first", .missing.join(", "))]
+    MissingQueues {
+        environment: String,
+        missing: Vec<String>,
+    },
+    /// Writing output failed.
+    #[error("failed to write output")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every command gets from `main`.
+pub struct Context<'a> {
+    pub paths: SpecPaths,
+    pub style: Style,
+    /// Print API call counts and other details on stderr.
+    pub verbose: bool,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+}
+
+/// Loads the spec for `environment`, printing warnings on stderr.
+pub(crate) fn load_spec(
+    context: &mut Context<'_>,
+    environment: &str,
+) -> Result<DesiredState, CommandError> {
+    match spec::load(&context.paths, environment) {
+        Ok(loaded) => {
+            print_diagnostics(context.stderr, &loaded.warnings)?;
+            Ok(loaded.desired)
+        }
+        Err(SpecError::Invalid { diagnostics }) => {
+            print_diagnostics(context.stderr, &diagnostics)?;
+            Err(SpecError::Invalid { diagnostics }.into())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Prints diagnostics, one per line, on stderr.
+pub(crate) fn print_diagnostics(
+    stderr: &mut dyn Write,
+    diagnostics: &[Diagnostic],
+) -> std::io::Result<()> {
+    for diagnostic in diagnostics {
+        let label = match diagnostic.severity {
+            spec::Severity::Error => "error",
+            spec::Severity::Warning => "warning",
+        };
+        writeln!(stderr, "{label}: {diagnostic}")?;
+    }
+    Ok(())
+}
+
+/// Connects to AWS for the environment and checks that the credentials are for its account.
+pub(crate) async fn connect(desired: &DesiredState) -> Result<AwsCloud, CommandError> {
+    let cloud = AwsCloud::connect(&desired.region, &desired.connection).await?;
+    check_account(&cloud, desired).await?;
+    Ok(cloud)
+}
+
+/// Fails when the caller's account is not the environment's.
+pub async fn check_account<C: Cloud>(
+    cloud: &C,
+    desired: &DesiredState,
+) -> Result<(), CommandError> {
+    let actual = cloud.caller_account().await?;
+    if actual != desired.account_id {
+        return Err(CommandError::WrongAccount {
+            environment: desired.environment.clone(),
+            expected: desired.account_id.clone(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Reads the live queues of the environment and diffs them against the spec.
+pub async fn build_plan<C: Cloud>(
+    cloud: &C,
+    desired: &DesiredState,
+    parallelism: usize,
+) -> Result<Plan, CommandError> {
+    let live = cloud::read_queues(cloud, &desired.prefix, parallelism).await?;
+    Ok(crate::plan::diff(desired, &live))
+}
+
+/// Writes the API call counts on stderr as one line.
+pub(crate) fn print_api_calls(stderr: &mut dyn Write, calls: &ApiCalls) -> std::io::Result<()> {
+    let parts: Vec<String> = calls
+        .by_operation
+        .iter()
+        .map(|(operation, count)| format!("{operation} {count}"))
+        .collect();
+    writeln!(stderr, "API calls: {} ({})", calls.total, parts.join(", "))
+}

@@ -1,0 +1,101 @@
+//! `sqsform outputs`: queue URLs and ARNs for services to read.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{CommandError, Context, Status, connect, load_spec};
+use crate::cli::{OutputFormat, Target};
+use crate::cloud::{Cloud, queue_name_from_url};
+
+/// Where one queue is.
+#[derive(Debug, Serialize)]
+struct QueueOutput {
+    name: String,
+    url: String,
+    arn: String,
+}
+
+/// Prints every queue's URL and ARN by its spec name. Fails when a queue does not exist yet.
+pub async fn outputs(
+    context: &mut Context<'_>,
+    target: &Target,
+    format: OutputFormat,
+) -> Result<Status, CommandError> {
+    let desired = load_spec(context, &target.env)?;
+    let cloud = connect(&desired).await?;
+    let urls: BTreeMap<String, String> = cloud
+        .list_queues(&desired.prefix)
+        .await?
+        .into_iter()
+        .map(|url| (queue_name_from_url(&url).to_string(), url))
+        .collect();
+
+    let mut found = BTreeMap::new();
+    let mut missing = Vec::new();
+    for queue in &desired.queues {
+        match urls.get(&queue.name) {
+            Some(url) => {
+                found.insert(
+                    queue.key.clone(),
+                    QueueOutput {
+                        name: queue.name.clone(),
+                        url: url.clone(),
+                        arn: queue.arn.clone(),
+                    },
+                );
+            }
+            None => missing.push(queue.name.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CommandError::MissingQueues {
+            environment: desired.environment.clone(),
+            missing,
+        });
+    }
+
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *context.stdout, &found)
+                .map_err(std::io::Error::other)?;
+            writeln!(context.stdout)?;
+        }
+        OutputFormat::Env => {
+            for (key, output) in &found {
+                let variable = env_variable_stem(key);
+                writeln!(context.stdout, "{variable}_QUEUE_URL={}", output.url)?;
+                writeln!(context.stdout, "{variable}_QUEUE_ARN={}", output.arn)?;
+            }
+        }
+    }
+    Ok(Status::Success)
+}
+
+/// Turns a spec name into an environment variable stem: `payment-events.fifo` becomes
+/// `PAYMENT_EVENTS_FIFO`.
+pub fn env_variable_stem(key: &str) -> String {
+    key.chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() {
+                character.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_stem_replaces_separators() {
+        assert_eq!(
+            env_variable_stem("payment-events-dlq.fifo"),
+            "PAYMENT_EVENTS_DLQ_FIFO"
+        );
+        assert_eq!(env_variable_stem("trip-events"), "TRIP_EVENTS");
+    }
+}

@@ -1,0 +1,422 @@
+//! Renderers of plans and drift: text for people and JSON for machines.
+//!
+//! Renderers write to any `io::Write`, so tests capture them. Colour is a parameter: the binary
+//! turns it on only for a terminal without `NO_COLOR`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::cloud::ApiCalls;
+use crate::model::QueueRole;
+use crate::plan::{Action, AttributeChange, Plan, QueueChange};
+
+/// Version of the JSON documents below; it changes when a field changes meaning or goes away.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+/// ANSI styling, empty when colour is off.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub colour: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+}
+
+/// The JSON document of `plan --format json`.
+#[derive(Serialize)]
+pub struct PlanDocument<'a> {
+    pub format_version: u32,
+    pub has_changes: bool,
+    pub plan: &'a Plan,
+    /// Requests made to build the plan, by operation.
+    pub api_calls: &'a ApiCalls,
+}
+
+/// Writes a plan as JSON.
+pub fn plan_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io::Result<()> {
+    let document = PlanDocument {
+        format_version: JSON_FORMAT_VERSION,
+        has_changes: plan.has_changes(),
+        plan,
+        api_calls,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+fn marker(action: Action, style: Style) -> String {
+    match action {
+        Action::Create => style.green("+"),
+        Action::Update => style.yellow("~"),
+        Action::Replace => style.red("-/+"),
+        Action::Delete => style.red("-"),
+        Action::Adopt => style.yellow("~"),
+        Action::NoOp => " ".to_string(),
+    }
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Delete => "delete",
+        Action::Adopt => "adopt",
+        Action::NoOp => "unchanged",
+    }
+}
+
+fn display_value(value: Option<&str>) -> &str {
+    value.unwrap_or("(none)")
+}
+
+/// Writes a plan for people: one block per change, then a summary line.
+pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
+    writeln!(
+        out,
+        "Plan for {} / {} (queues named {}*)",
+        plan.project, plan.environment, plan.prefix
+    )?;
+    writeln!(out)?;
+
+    for change in plan.changes() {
+        write_change(out, change, style)?;
+        writeln!(out)?;
+    }
+
+    if !plan.unmanaged.is_empty() {
+        writeln!(
+            out,
+            "Left alone (prefix matches, but neither in the spec nor tagged as owned): {}",
+            plan.unmanaged.join(", ")
+        )?;
+        writeln!(out)?;
+    }
+
+    let summary = plan.summary;
+    if plan.has_changes() {
+        writeln!(
+            out,
+            "{} {} to create, {} to update, {} to replace, {} to delete, {} to adopt, {} unchanged.",
+            style.bold("Plan:"),
+            summary.create,
+            summary.update,
+            summary.replace,
+            summary.delete,
+            summary.adopt,
+            summary.unchanged
+        )
+    } else {
+        writeln!(
+            out,
+            "{} {} queue(s) match the spec.",
+            style.bold("No changes."),
+            summary.unchanged
+        )
+    }
+}
+
+fn describe_role(change: &QueueChange) -> String {
+    match &change.role {
+        Some(QueueRole::DeadLetter { source }) => format!(" (dead-letter queue of {source})"),
+        _ if change.dead_letter_target => " (dead-letter queue)".to_string(),
+        _ => String::new(),
+    }
+}
+
+fn write_change(out: &mut dyn Write, change: &QueueChange, style: Style) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {} {} {}{}",
+        marker(change.action, style),
+        verb(change.action),
+        style.bold(&change.name),
+        describe_role(change)
+    )?;
+    if let Some(old) = &change.replaces {
+        writeln!(out, "      replaces {}", old.name)?;
+    }
+    if let Some(reason) = &change.reason {
+        writeln!(out, "      reason: {reason}")?;
+    }
+    if let Some(messages) = change
+        .messages
+        .filter(|_| matches!(change.action, Action::Delete | Action::Replace))
+    {
+        writeln!(
+            out,
+            "      messages: {} ({} visible, {} in flight, {} delayed)",
+            messages.total(),
+            messages.visible,
+            messages.in_flight,
+            messages.delayed
+        )?;
+    }
+
+    let creating = matches!(change.action, Action::Create | Action::Replace);
+    for attribute in &change.attributes {
+        write_attribute(out, attribute, creating, style)?;
+    }
+
+    for (key, value) in &change.tags.set {
+        match &value.before {
+            None => writeln!(
+                out,
+                "      {} tag {key} = {}",
+                style.green("+"),
+                value.after
+            )?,
+            Some(before) => writeln!(
+                out,
+                "      {} tag {key}: {before} → {}",
+                style.yellow("~"),
+                value.after
+            )?,
+        }
+    }
+    for (key, before) in &change.tags.remove {
+        writeln!(out, "      {} tag {key} (was {before})", style.red("-"))?;
+    }
+    for warning in &change.warnings {
+        writeln!(out, "      {} {warning}", style.yellow("warning:"))?;
+    }
+    Ok(())
+}
+
+fn write_attribute(
+    out: &mut dyn Write,
+    attribute: &AttributeChange,
+    creating: bool,
+    style: Style,
+) -> io::Result<()> {
+    if attribute.is_document() {
+        let parse = |text: Option<&String>| {
+            text.and_then(|text| crate::policy::parse(text).ok())
+                .unwrap_or(serde_json::Value::Null)
+        };
+        let before = parse(attribute.before.as_ref());
+        let after = parse(attribute.after.as_ref());
+        let heading = match (&attribute.before, &attribute.after) {
+            (None, Some(_)) => "set",
+            (Some(_), None) => "removed",
+            _ => "changed",
+        };
+        writeln!(
+            out,
+            "      {}:",
+            format_args!("{} {heading}", attribute.name)
+        )?;
+        let diff = if before.is_null() || after.is_null() {
+            let shown = if after.is_null() { &before } else { &after };
+            let sign = if after.is_null() { "- " } else { "+ " };
+            crate::policy::to_pretty(shown)
+                .lines()
+                .map(|line| format!("{sign}{line}\n"))
+                .collect::<String>()
+        } else {
+            crate::policy::line_diff(&before, &after)
+        };
+        for line in diff.lines() {
+            let painted = if line.starts_with("+ ") {
+                style.green(line)
+            } else if line.starts_with("- ") {
+                style.red(line)
+            } else {
+                line.to_string()
+            };
+            writeln!(out, "        {painted}")?;
+        }
+        return Ok(());
+    }
+    if creating {
+        writeln!(
+            out,
+            "      {} = {}",
+            attribute.name,
+            display_value(attribute.after.as_deref())
+        )
+    } else {
+        writeln!(
+            out,
+            "      {}: {} → {}",
+            attribute.name,
+            display_value(attribute.before.as_deref()),
+            display_value(attribute.after.as_deref())
+        )
+    }
+}
+
+/// How one queue differs from the spec, as `drift` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueDrift {
+    pub name: String,
+    /// `missing`, `changed`, `unexpected`, `unowned` or `type-changed`.
+    pub kind: &'static str,
+    pub attributes: Vec<AttributeDrift>,
+    pub tags: Vec<AttributeDrift>,
+}
+
+/// One attribute or tag with the value the spec expects and the value AWS has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AttributeDrift {
+    pub name: String,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+}
+
+/// Returns the drift a plan describes.
+pub fn drift_of(plan: &Plan) -> Vec<QueueDrift> {
+    plan.changes()
+        .map(|change| {
+            let kind = match change.action {
+                Action::Create => "missing",
+                Action::Update => "changed",
+                Action::Delete => "unexpected",
+                Action::Adopt => "unowned",
+                Action::Replace => "type-changed",
+                Action::NoOp => "in-sync",
+            };
+            let tracks_values = matches!(change.action, Action::Update | Action::Adopt);
+            let attributes = if tracks_values {
+                change
+                    .attributes
+                    .iter()
+                    .map(|attribute| AttributeDrift {
+                        name: attribute.name.clone(),
+                        expected: attribute.after.clone(),
+                        actual: attribute.before.clone(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut tags: Vec<AttributeDrift> = Vec::new();
+            if tracks_values {
+                for (key, value) in &change.tags.set {
+                    tags.push(AttributeDrift {
+                        name: key.clone(),
+                        expected: Some(value.after.clone()),
+                        actual: value.before.clone(),
+                    });
+                }
+                for (key, value) in &change.tags.remove {
+                    tags.push(AttributeDrift {
+                        name: key.clone(),
+                        expected: None,
+                        actual: Some(value.clone()),
+                    });
+                }
+            }
+            QueueDrift {
+                name: change.name.clone(),
+                kind,
+                attributes,
+                tags,
+            }
+        })
+        .collect()
+}
+
+/// The JSON document of `drift --format json`.
+#[derive(Serialize)]
+pub struct DriftDocument<'a> {
+    pub format_version: u32,
+    pub environment: &'a str,
+    pub drifted: bool,
+    pub queues: Vec<QueueDrift>,
+    pub in_sync: usize,
+    pub api_calls: &'a ApiCalls,
+}
+
+/// Writes drift as JSON.
+pub fn drift_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io::Result<()> {
+    let queues = drift_of(plan);
+    let document = DriftDocument {
+        format_version: JSON_FORMAT_VERSION,
+        environment: &plan.environment,
+        drifted: !queues.is_empty(),
+        queues,
+        in_sync: plan.summary.unchanged,
+        api_calls,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+/// Writes drift for people: each drifted queue with expected and actual values.
+pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
+    let queues = drift_of(plan);
+    if queues.is_empty() {
+        return writeln!(
+            out,
+            "No drift: {} queue(s) in {} / {} match the spec.",
+            plan.summary.unchanged, plan.project, plan.environment
+        );
+    }
+    writeln!(
+        out,
+        "{} {} queue(s) in {} / {} differ from the spec:",
+        style.bold("Drift:"),
+        queues.len(),
+        plan.project,
+        plan.environment
+    )?;
+    for queue in &queues {
+        let description = match queue.kind {
+            "missing" => "missing: in the spec but not in AWS",
+            "unexpected" => "unexpected: owned by sqsform but no longer in the spec",
+            "unowned" => "unowned: exists without sqsform's ownership tags",
+            "type-changed" => "type changed: FIFO flag differs from the spec",
+            _ => "changed",
+        };
+        writeln!(
+            out,
+            "  {} {}: {description}",
+            style.yellow("!"),
+            style.bold(&queue.name)
+        )?;
+        for attribute in &queue.attributes {
+            writeln!(
+                out,
+                "      {}: expected {}, actual {}",
+                attribute.name,
+                display_value(attribute.expected.as_deref()),
+                display_value(attribute.actual.as_deref())
+            )?;
+        }
+        for tag in &queue.tags {
+            writeln!(
+                out,
+                "      tag {}: expected {}, actual {}",
+                tag.name,
+                display_value(tag.expected.as_deref()),
+                display_value(tag.actual.as_deref())
+            )?;
+        }
+    }
+    Ok(())
+}

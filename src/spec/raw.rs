@@ -1,0 +1,137 @@
+//! Serde types that mirror the YAML of `queues.yaml` and `environments/<env>.yaml`.
+//!
+//! Every field is optional here: defaults and overlays are merged first, and `resolve` turns
+//! the merged result into the desired model. Unknown keys are collected, not rejected by serde,
+//! so that every one of them is reported at once.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::duration::Seconds;
+use crate::model::{DeduplicationScope, ThroughputLimit};
+
+/// The top level of `queues.yaml`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSpec {
+    pub project: Option<String>,
+    /// Tags added to every queue.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Settings every queue starts from; a queue's own settings override them.
+    pub defaults: Option<serde_yaml::Value>,
+    /// Queues by name, kept as YAML until the overlays are merged.
+    #[serde(default)]
+    pub queues: indexmap::IndexMap<String, serde_yaml::Value>,
+}
+
+/// The top level of `environments/<env>.yaml`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawEnvironment {
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub name_prefix: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub role_arn: Option<String>,
+    /// Fixed dummy credentials for the local emulator.
+    #[serde(default)]
+    pub emulator_credentials: bool,
+    /// KMS key for `sse-kms` queues that name no key of their own.
+    pub kms_key: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub defaults: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub queues: indexmap::IndexMap<String, serde_yaml::Value>,
+}
+
+/// One queue after defaults and the environment overlay are merged.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawQueue {
+    pub fifo: Option<bool>,
+    pub high_throughput: Option<bool>,
+    pub content_based_deduplication: Option<bool>,
+    pub deduplication_scope: Option<DeduplicationScope>,
+    pub throughput_limit: Option<ThroughputLimit>,
+    pub delay: Option<Seconds>,
+    pub max_message_size: Option<i64>,
+    pub retention: Option<Seconds>,
+    pub receive_wait: Option<Seconds>,
+    pub visibility_timeout: Option<Seconds>,
+    pub encryption: Option<RawEncryption>,
+    pub dead_letter: Option<RawDeadLetter>,
+    pub access_policy: Option<serde_json::Value>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// `encryption:`; the shorthand `encryption: sse-sqs` is rewritten to `{type: sse-sqs}` before
+/// merging.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawEncryption {
+    #[serde(rename = "type")]
+    pub kind: Option<EncryptionType>,
+    pub kms_key: Option<String>,
+    pub data_key_reuse: Option<Seconds>,
+}
+
+/// The three encryption choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum EncryptionType {
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "sse-sqs")]
+    SseSqs,
+    #[serde(rename = "sse-kms")]
+    SseKms,
+}
+
+impl EncryptionType {
+    /// Returns the spelling used in the spec.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncryptionType::None => "none",
+            EncryptionType::SseSqs => "sse-sqs",
+            EncryptionType::SseKms => "sse-kms",
+        }
+    }
+}
+
+/// `dead_letter:`; the shorthand `dead_letter: false` is rewritten to `{enabled: false}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawDeadLetter {
+    pub enabled: Option<bool>,
+    pub max_receive_count: Option<i64>,
+    /// Another queue of the spec to use instead of a derived `<name>-dlq`.
+    pub queue: Option<String>,
+    /// Retention of the derived dead-letter queue.
+    pub retention: Option<Seconds>,
+    /// Visibility timeout of the derived dead-letter queue.
+    pub visibility_timeout: Option<Seconds>,
+}
+
+/// Returns the keys serde accepts for a struct, for "did you mean" hints.
+pub fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    serde_aux::serde_introspection::serde_introspect::<T>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn introspects_queue_fields() {
+        let fields = fields_of::<RawQueue>();
+        assert_eq!(fields.len(), 14);
+        assert!(fields.contains(&"visibility_timeout"));
+        assert!(fields.contains(&"dead_letter"));
+    }
+
+    #[test]
+    fn introspects_renamed_field() {
+        assert_eq!(
+            fields_of::<RawEncryption>(),
+            &["type", "kms_key", "data_key_reuse"]
+        );
+    }
+}
