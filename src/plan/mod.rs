@@ -422,3 +422,6 @@ fn summarize(queues: &[QueueChange]) -> Summary {
     }
     summary
 }
+
+#[cfg(test)]
+mod tests;

@@ -29,6 +29,20 @@ use super::PolicyError;
 /// - [`PolicyError::DuplicateConditionKey`] when one condition block names a condition key
 ///   twice with different case.
 pub fn canonical(document: &Value) -> Result<Value, PolicyError> {
+    canonical_form(document, true)
+}
+
+/// Returns the canonical form with action names and condition keys in their written case,
+/// for showing a document to people. Plans compare with [`canonical`].
+///
+/// # Errors
+///
+/// The same as [`canonical`].
+pub fn display_form(document: &Value) -> Result<Value, PolicyError> {
+    canonical_form(document, false)
+}
+
+fn canonical_form(document: &Value, fold_case: bool) -> Result<Value, PolicyError> {
     let Value::Object(fields) = document else {
         return Err(PolicyError::NotAnObject {
             found: describe(document),
@@ -38,7 +52,7 @@ pub fn canonical(document: &Value) -> Result<Value, PolicyError> {
         .get("Statement")
         .ok_or(PolicyError::MissingStatement)?;
 
-    let statements = canonical_statements(statement)?;
+    let statements = canonical_statements(statement, fold_case)?;
 
     let mut result = fields.clone();
     result.insert("Statement".to_owned(), statements);
@@ -78,9 +92,9 @@ pub(super) fn sort_keys(value: Value) -> Value {
 }
 
 /// Canonicalizes the `Statement` element, which is one statement or a list of them.
-fn canonical_statements(statement: &Value) -> Result<Value, PolicyError> {
+fn canonical_statements(statement: &Value, fold_case: bool) -> Result<Value, PolicyError> {
     let mut statements = match statement {
-        Value::Object(fields) => vec![canonical_statement(fields, "Statement")?],
+        Value::Object(fields) => vec![canonical_statement(fields, "Statement", fold_case)?],
         Value::Array(items) => {
             let mut statements = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
@@ -88,7 +102,7 @@ fn canonical_statements(statement: &Value) -> Result<Value, PolicyError> {
                 let Value::Object(fields) = item else {
                     return Err(invalid(&path, "an object", item));
                 };
-                statements.push(canonical_statement(fields, &path)?);
+                statements.push(canonical_statement(fields, &path, fold_case)?);
             }
             statements
         }
@@ -109,7 +123,11 @@ fn canonical_statements(statement: &Value) -> Result<Value, PolicyError> {
 }
 
 /// Canonicalizes one statement. `path` names it in errors.
-fn canonical_statement(fields: &Map<String, Value>, path: &str) -> Result<Value, PolicyError> {
+fn canonical_statement(
+    fields: &Map<String, Value>,
+    path: &str,
+    fold_case: bool,
+) -> Result<Value, PolicyError> {
     let mut result = Map::new();
 
     for (name, value) in fields {
@@ -117,12 +135,12 @@ fn canonical_statement(fields: &Map<String, Value>, path: &str) -> Result<Value,
         let canonical_value = match name.as_str() {
             "Action" | "NotAction" => {
                 let actions = string_list(value, &element_path)?;
-                string_set(actions.into_iter().map(|action| action.to_lowercase()))
+                string_set(actions.into_iter().map(|action| fold(action, fold_case)))
             }
             "Resource" | "NotResource" => string_set(string_list(value, &element_path)?),
             "Principal" | "NotPrincipal" => canonical_principal(value, &element_path)?,
             "Condition" => {
-                let condition = canonical_condition(value, &element_path)?;
+                let condition = canonical_condition(value, &element_path, fold_case)?;
                 if condition.is_empty() {
                     continue;
                 }
@@ -185,7 +203,11 @@ fn account_id_of_root(principal: String) -> String {
 /// Condition keys become lowercase because the IAM User Guide page "IAM JSON policy
 /// elements: Condition" states that context key names are not case-sensitive
 /// (`aws:SourceIP` equals `AWS:SourceIp`).
-fn canonical_condition(value: &Value, path: &str) -> Result<Map<String, Value>, PolicyError> {
+fn canonical_condition(
+    value: &Value,
+    path: &str,
+    fold_case: bool,
+) -> Result<Map<String, Value>, PolicyError> {
     let Value::Object(operators) = value else {
         return Err(invalid(path, "an object of condition operators", value));
     };
@@ -204,7 +226,7 @@ fn canonical_condition(value: &Value, path: &str) -> Result<Map<String, Value>, 
         let mut canonical_keys = Map::new();
         for (key, values) in keys {
             let values = condition_values(values, &format!("{operator_path}.{key}"))?;
-            let folded_key = key.to_lowercase();
+            let folded_key = fold(key.clone(), fold_case);
             if canonical_keys.contains_key(&folded_key) {
                 return Err(PolicyError::DuplicateConditionKey {
                     path: operator_path,
@@ -289,4 +311,9 @@ fn describe(value: &Value) -> String {
         Value::Array(_) => "a list".to_owned(),
         Value::Object(_) => "an object".to_owned(),
     }
+}
+
+/// Lowercases `text` when comparing, and keeps it as written when displaying.
+fn fold(text: String, fold_case: bool) -> String {
+    if fold_case { text.to_lowercase() } else { text }
 }

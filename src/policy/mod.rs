@@ -40,7 +40,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-pub use canonical::{canonical, equivalent};
+pub use canonical::{canonical, display_form, equivalent};
 pub use text::{line_diff, parse, to_compact, to_pretty};
 
 /// Errors from parsing a policy text or reading the structure of a policy document.

@@ -4,7 +4,7 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use super::PolicyError;
-use super::canonical::{canonical, sort_keys};
+use super::canonical::{display_form, sort_keys};
 
 /// Lines of unchanged text shown around each change by [`line_diff`].
 const DIFF_CONTEXT_LINES: usize = 3;
@@ -13,7 +13,7 @@ const DIFF_CONTEXT_LINES: usize = 3;
 ///
 /// Text that starts with `%` is URL-decoded first, because the IAM API Reference states that
 /// GetPolicyVersion returns documents URL-encoded (RFC 3986), and JSON text cannot start
-/// with `%`. This only parses JSON, and [`canonical`] checks the structure of the document.
+/// with `%`. This only parses JSON, and [`super::canonical()`] checks the structure of the document.
 ///
 /// # Errors
 ///
@@ -33,13 +33,14 @@ pub fn parse(text: &str) -> Result<Value, PolicyError> {
     })
 }
 
-/// Renders the canonical form of a document as pretty JSON with a 2-space indent and sorted
+/// Renders a document for plans: canonical, but in its written case, as pretty JSON with
+/// a 2-space indent and sorted
 /// keys, stable across runs, for line diffs in plans.
 ///
-/// A document that [`canonical`] rejects is rendered as given, with sorted keys, so that a
+/// A document that [`super::canonical()`] rejects is rendered as given, with sorted keys, so that a
 /// plan can still show it. The text has no trailing newline.
 pub fn to_pretty(document: &Value) -> String {
-    let rendered = canonical(document).unwrap_or_else(|_| sort_keys(document.clone()));
+    let rendered = display_form(document).unwrap_or_else(|_| sort_keys(document.clone()));
     format!("{rendered:#}")
 }
 
@@ -54,6 +55,11 @@ pub fn to_compact(document: &Value) -> String {
 /// around its changes. Every line ends with a newline and starts with `- ` when removed,
 /// `+ ` when added, or two spaces when unchanged. Equivalent documents give an empty string.
 pub fn line_diff(before: &Value, after: &Value) -> String {
+    // The display form keeps the written case, which IAM ignores in action names and
+    // condition keys, so equivalence decides whether there is anything to show.
+    if super::equivalent(before, after).unwrap_or(false) {
+        return String::new();
+    }
     let before_text = to_pretty(before) + "\n";
     let after_text = to_pretty(after) + "\n";
     let diff = TextDiff::from_lines(&before_text, &after_text);

@@ -420,3 +420,6 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -45,7 +45,7 @@ impl fmt::Display for Seconds {
             return write!(formatter, "0s");
         }
         for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-            if seconds % size == 0 {
+            if seconds.is_multiple_of(size) {
                 return write!(formatter, "{}{unit}", seconds / size);
             }
         }

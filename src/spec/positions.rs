@@ -192,12 +192,14 @@ impl MarkedEventReceiver for IndexBuilder {
     fn on_event(&mut self, event: Event, marker: Marker) {
         match event {
             Event::Scalar(text, ..) => {
-                if !self.enter_node(marker, Some(&text)) {
+                let is_key = self.enter_node(marker, Some(&text));
+                if !is_key {
                     self.leave_value();
                 }
             }
             Event::Alias(_) => {
-                if !self.enter_node(marker, None) {
+                let is_key = self.enter_node(marker, None);
+                if !is_key {
                     self.leave_value();
                 }
             }

@@ -1,0 +1,210 @@
+//! Shared harness of the integration tests: the emulator endpoint, a spec folder per test, the
+//! sqsform binary, and an SDK client for changes made out of band.
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+/// Returns the emulator endpoint from `AWS_ENDPOINT_URL`, failing the test when it is unset or
+/// nothing answers there.
+pub fn endpoint() -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        !endpoint.is_empty(),
+        "AWS_ENDPOINT_URL is not set: integration tests need the local AWS emulator. Run scripts/test, or start it with scripts/local-aws start and export AWS_ENDPOINT_URL=$(scripts/local-aws endpoint)"
+    );
+    let authority = endpoint
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let address = authority.parse().unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL {endpoint} must be http://<ip>:<port> on loopback")
+    });
+    assert!(
+        TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok(),
+        "no emulator answers at {endpoint}; start it with scripts/local-aws start"
+    );
+    endpoint
+}
+
+/// A spec folder for one test, with its own environment so queue names never collide.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub environment: String,
+}
+
+impl Workspace {
+    /// Creates a folder holding `spec` as queues.yaml and an environment `it-<name>` that points
+    /// at the emulator.
+    pub fn new(name: &str, spec: &str) -> Workspace {
+        Workspace::with_environment(name, spec, "")
+    }
+
+    /// Like [`Workspace::new`], with extra lines appended to the environment file.
+    pub fn with_environment(name: &str, spec: &str, extra: &str) -> Workspace {
+        let endpoint = endpoint();
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let environment = format!("it-{name}");
+        std::fs::create_dir(dir.path().join("environments")).expect("environments folder");
+        std::fs::write(dir.path().join("queues.yaml"), spec).expect("write spec");
+        let environment_text = format!(
+            "region: {REGION}\naccount_id: \"{ACCOUNT}\"\nendpoint_url: {endpoint}\nemulator_credentials: true\nkms_key: alias/it-key\n{extra}"
+        );
+        std::fs::write(
+            dir.path()
+                .join("environments")
+                .join(format!("{environment}.yaml")),
+            environment_text,
+        )
+        .expect("write environment");
+        Workspace { dir, environment }
+    }
+
+    /// Replaces queues.yaml.
+    pub fn write_spec(&self, spec: &str) {
+        std::fs::write(self.spec_path(), spec).expect("write spec");
+    }
+
+    pub fn spec_path(&self) -> PathBuf {
+        self.dir.path().join("queues.yaml")
+    }
+
+    /// Returns the final name of a spec queue.
+    pub fn queue_name(&self, key: &str) -> String {
+        format!("driversklub-{}-{key}", self.environment)
+    }
+
+    /// Runs sqsform with `arguments` and `--env` for this workspace, stdin closed.
+    pub fn run(&self, arguments: &[&str]) -> Run {
+        self.run_with_env(arguments, &[])
+    }
+
+    /// Runs sqsform with extra environment variables.
+    pub fn run_with_env(&self, arguments: &[&str], variables: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sqsform"));
+        command
+            .arg("--spec")
+            .arg(self.spec_path())
+            .args(arguments)
+            .arg("--env")
+            .arg(&self.environment)
+            .env("NO_COLOR", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null());
+        for (name, value) in variables {
+            command.env(name, value);
+        }
+        Run::from(command.output().expect("run sqsform"))
+    }
+}
+
+/// The outcome of one sqsform run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Panics with both streams unless the exit code is `code`.
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit code {code}, got {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Parses stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}):\n{}", self.stdout))
+    }
+}
+
+/// Returns an SDK client for the emulator, for changes made out of band.
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// Returns the URL of a queue by name.
+pub async fn queue_url(client: &aws_sdk_sqs::Client, name: &str) -> String {
+    client
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("queue {name} not found: {error:?}"))
+        .queue_url
+        .expect("queue URL")
+}
+
+/// Checks whether a queue exists.
+pub async fn queue_exists(client: &aws_sdk_sqs::Client, name: &str) -> bool {
+    client.get_queue_url().queue_name(name).send().await.is_ok()
+}
+
+/// Sets one attribute out of band.
+pub async fn set_attribute(client: &aws_sdk_sqs::Client, name: &str, attribute: &str, value: &str) {
+    let url = queue_url(client, name).await;
+    client
+        .set_queue_attributes()
+        .queue_url(url)
+        .attributes(QueueAttributeName::from(attribute), value)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("set {attribute} on {name}: {error:?}"));
+}
+
+/// Returns one attribute of a queue as the emulator reports it.
+pub async fn get_attribute(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    attribute: &str,
+) -> Option<String> {
+    let url = queue_url(client, name).await;
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .expect("get attributes")
+        .attributes
+        .unwrap_or_default()
+        .get(&QueueAttributeName::from(attribute))
+        .cloned()
+}
+
+/// Returns the shipped spec's text.
+pub fn shipped_spec() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("queues.yaml"))
+        .expect("read queues.yaml")
+}
