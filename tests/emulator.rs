@@ -1,6 +1,6 @@
 //! End-to-end tests of the sqsform binary against the local AWS emulator (moto on loopback).
 //!
-//! Each test works in its own environment (`it-<name>`), so its queues carry their own prefix
+//! Each test works in its own environment (`it-<name>-<run id>`), so its queues carry their own prefix
 //! and the tests can run in parallel against one emulator.
 
 mod common;
@@ -95,7 +95,7 @@ queues:
           Effect: Deny
           Principal: '*'
           Action: ['sqs:*']
-          Resource: arn:aws:sqs:us-east-1:123456789012:driversklub-it-equivalent-ledger.fifo
+          Resource: arn:aws:sqs:us-east-1:123456789012:QUEUE
           Condition:
             Bool:
               aws:SecureTransport: 'false'
@@ -104,9 +104,10 @@ queues:
           Principal:
             AWS: '123456789012'
           Action: ['sqs:SendMessage']
-          Resource: arn:aws:sqs:us-east-1:123456789012:driversklub-it-equivalent-ledger.fifo
+          Resource: arn:aws:sqs:us-east-1:123456789012:QUEUE
 ";
     let workspace = Workspace::new("equivalent", spec);
+    workspace.write_spec(&spec.replace("QUEUE", &workspace.queue_name("ledger.fifo")));
     workspace.run(&["apply", "--auto-approve"]).expect_code(0);
     let client = sqs_client().await;
     let queue = workspace.queue_name("ledger.fifo");
@@ -343,8 +344,8 @@ async fn queue_without_ownership_tags_needs_adopt() {
         Some("true")
     );
     assert_eq!(
-        tags.get("sqsform:environment").map(String::as_str),
-        Some("it-adopt")
+        tags.get("sqsform:environment"),
+        Some(&workspace.environment)
     );
     assert_eq!(
         get_attribute(&client, &orders, "VisibilityTimeout")
@@ -475,11 +476,7 @@ async fn fifo_flag_change_plans_replace() {
 #[tokio::test]
 async fn other_account_is_refused() {
     let workspace = Workspace::new("account", SMALL_SPEC);
-    let environment_file = workspace
-        .dir
-        .path()
-        .join("environments")
-        .join("it-account.yaml");
+    let environment_file = workspace.environment_path();
     let text = std::fs::read_to_string(&environment_file)
         .expect("read")
         .replace("123456789012", "999999999999");
@@ -487,9 +484,11 @@ async fn other_account_is_refused() {
 
     let plan = workspace.run(&["plan"]);
     plan.expect_code(1);
-    assert!(plan.stderr.contains(
-        "error: environment it-account is for account 999999999999, but the credentials are for account 123456789012; use credentials or a role of account 999999999999"
-    ), "{}", plan.stderr);
+    let expected = format!(
+        "error: environment {} is for account 999999999999, but the credentials are for account 123456789012; use credentials or a role of account 999999999999",
+        workspace.environment
+    );
+    assert!(plan.stderr.contains(&expected), "{}", plan.stderr);
 }
 
 #[tokio::test]
@@ -507,11 +506,7 @@ async fn endpoint_variable_overrides_environment_file() {
     // The file names a port where nothing listens; AWS_ENDPOINT_URL must win, as in the AWS SDKs.
     let spec = SMALL_SPEC;
     let workspace = Workspace::new("endpoint", spec);
-    let environment_file = workspace
-        .dir
-        .path()
-        .join("environments")
-        .join("it-endpoint.yaml");
+    let environment_file = workspace.environment_path();
     let endpoint = common::endpoint();
     let text = std::fs::read_to_string(&environment_file)
         .expect("read")

@@ -10,6 +10,8 @@ mod positions;
 mod raw;
 mod resolve;
 mod source;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

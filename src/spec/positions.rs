@@ -151,6 +151,13 @@ impl IndexBuilder {
                 path.push(Segment::Key(key.clone()));
                 self.index.keys.insert(YamlPath(path), position);
                 *pending_key = Some(key);
+                // yaml-rust2 0.13 marks a block mapping's start at its first key's ":", so the
+                // mapping's own position moves back to where that first key starts.
+                if let Some(start) = self.index.values.get_mut(&YamlPath(self.path.clone()))
+                    && (position.line, position.column) < (start.line, start.column)
+                {
+                    *start = position;
+                }
                 true
             }
             Some(Frame::Mapping { pending_key }) => {

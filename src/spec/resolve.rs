@@ -60,7 +60,7 @@ pub(super) fn resolve(
         return (None, checker.diagnostics);
     };
 
-    let settings = checker.environment_settings(&spec, &overlay, environment);
+    let (settings, settings_valid) = checker.environment_settings(&spec, &overlay, environment);
     checker.check_overrides(&spec, &overlay);
     checker.check_tags(SPEC_FILE, &YamlPath::keys(["tags"]), &spec.tags);
     checker.check_tags(ENVIRONMENT_FILE, &YamlPath::keys(["tags"]), &overlay.tags);
@@ -71,12 +71,14 @@ pub(super) fn resolve(
         .map(|(key, value)| checker.parse_queue(key, value, &spec, &overlay))
         .collect();
 
-    let Some(settings) = settings else {
-        return (None, checker.diagnostics);
-    };
+    // Queues are checked even when the environment settings are invalid, so one run reports
+    // both kinds of error.
     let mut common_tags = spec.tags.clone();
     common_tags.extend(overlay.tags.clone());
     let queues = checker.build_queues(&settings, &parsed, &common_tags);
+    if !settings_valid {
+        return (None, checker.diagnostics);
+    }
 
     let desired = DesiredState {
         project: settings.project,
@@ -123,14 +125,18 @@ impl Checker<'_> {
     ) {
         let file = &self.files[origin.file];
         let position = file.position(&origin.path, at_key);
-        self.diagnostics.push(Diagnostic {
+        let diagnostic = Diagnostic {
             severity,
             file: file.display.clone(),
             path: origin.path.to_string(),
             line: position.map(|position| position.line),
             column: position.map(|position| position.column),
             message: message.into(),
-        });
+        };
+        // A value in `defaults` is checked once for every queue, but is reported once.
+        if !self.diagnostics.contains(&diagnostic) {
+            self.diagnostics.push(diagnostic);
+        }
     }
 
     fn error(&mut self, file: usize, path: YamlPath, message: impl Into<String>) {
@@ -222,12 +228,13 @@ impl Checker<'_> {
         }
     }
 
+    /// Validates the environment-wide settings and returns them with whether they are valid.
     fn environment_settings(
         &mut self,
         spec: &RawSpec,
         overlay: &RawEnvironment,
         environment: &str,
-    ) -> Option<Settings> {
+    ) -> (Settings, bool) {
         let mut valid = true;
 
         let project = match &spec.project {
@@ -260,6 +267,9 @@ impl Checker<'_> {
                 String::new()
             }
             Some(prefix) => prefix.clone(),
+            // The project or environment name is invalid and already reported, so queue names
+            // are checked without a prefix.
+            None if !valid => String::new(),
             None => format!("{project}-{environment}-"),
         };
 
@@ -326,7 +336,7 @@ impl Checker<'_> {
             valid = false;
         }
 
-        valid.then(|| Settings {
+        let settings = Settings {
             project,
             environment: environment.to_string(),
             prefix,
@@ -338,7 +348,8 @@ impl Checker<'_> {
                 emulator_credentials: overlay.emulator_credentials,
             },
             kms_key: overlay.kms_key.clone(),
-        })
+        };
+        (settings, valid)
     }
 
     /// Reports environment overrides of queues the spec does not declare.
@@ -862,12 +873,12 @@ impl Checker<'_> {
             self.queue_error(queue, &["dead_letter", "queue"], message);
             return;
         };
+        // A target that failed to parse has its own error and an unknown type.
+        let Some(target_raw) = &target_queue.raw else {
+            return;
+        };
         let source_fifo = queue.raw.as_ref().and_then(|raw| raw.fifo).unwrap_or(false);
-        let target_fifo = target_queue
-            .raw
-            .as_ref()
-            .and_then(|raw| raw.fifo)
-            .unwrap_or(false);
+        let target_fifo = target_raw.fifo.unwrap_or(false);
         if source_fifo != target_fifo {
             let kind = |fifo: bool| if fifo { "FIFO" } else { "standard" };
             self.queue_error(queue, &["dead_letter", "queue"], format!(
@@ -892,7 +903,10 @@ impl Checker<'_> {
             format!("{stem}{DEAD_LETTER_SUFFIX}")
         };
         let name = format!("{}{key}", settings.prefix);
-        self.check_name(queue, &name, fifo, true);
+        // An invalid source name is reported for the source queue only.
+        if is_valid_queue_name(&source.name) {
+            self.check_name(queue, &name, fifo, true);
+        }
 
         let retention = self.duration_in_range(
             queue,
@@ -949,6 +963,8 @@ impl Checker<'_> {
             };
             let target_arn = queues[target_index].arn.clone();
             let target_retention = queues[target_index].attributes.message_retention_period;
+            let target_is_derived =
+                matches!(queues[target_index].role, QueueRole::DeadLetter { .. });
             queues[target_index].is_dead_letter_target = true;
 
             let source = &mut queues[*source_index];
@@ -969,9 +985,25 @@ impl Checker<'_> {
                 else {
                     continue;
                 };
-                self.queue_warning(parsed_source, &["dead_letter", "retention"], format!(
-                    "dead-letter queue retention {} is shorter than the source queue's retention {}: a standard queue keeps each message's original enqueue time, so messages can expire in the dead-letter queue before anyone reads them; make it at least {}",
-                    Seconds(target_retention), Seconds(source_retention), Seconds(source_retention)
+                // dead_letter.retention is rejected next to dead_letter.queue, so a named target
+                // gets advice about its own retention instead.
+                let (path, advice) = if target_is_derived {
+                    (
+                        ["dead_letter", "retention"],
+                        format!("make it at least {}", Seconds(source_retention)),
+                    )
+                } else {
+                    (
+                        ["dead_letter", "queue"],
+                        format!(
+                            "set retention of queue \"{target_key}\" to at least {}",
+                            Seconds(source_retention)
+                        ),
+                    )
+                };
+                self.queue_warning(parsed_source, &path, format!(
+                    "dead-letter queue retention {} is shorter than the source queue's retention {}: a standard queue keeps each message's original enqueue time, so messages can expire in the dead-letter queue before anyone reads them; {advice}",
+                    Seconds(target_retention), Seconds(source_retention)
                 ));
             }
         }
@@ -1110,6 +1142,12 @@ fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
+}
+
+/// Checks a final queue name against the SQS length and character limits.
+fn is_valid_queue_name(name: &str) -> bool {
+    let stem = name.strip_suffix(FIFO_SUFFIX).unwrap_or(name);
+    name.chars().count() <= MAX_QUEUE_NAME_LENGTH && !stem.is_empty() && is_name_text(stem)
 }
 
 /// Checks for letters, digits, hyphens and underscores only.

@@ -44,8 +44,8 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Creates a folder holding `spec` as queues.yaml and an environment `it-<name>` that points
-    /// at the emulator.
+    /// Creates a folder holding `spec` as queues.yaml and an environment `it-<name>-<run id>` that
+    /// points at the emulator. The run id keeps reruns against a running emulator apart.
     pub fn new(name: &str, spec: &str) -> Workspace {
         Workspace::with_environment(name, spec, "")
     }
@@ -54,7 +54,7 @@ impl Workspace {
     pub fn with_environment(name: &str, spec: &str, extra: &str) -> Workspace {
         let endpoint = endpoint();
         let dir = tempfile::tempdir().expect("temporary folder");
-        let environment = format!("it-{name}");
+        let environment = format!("it-{name}-{}", run_id());
         std::fs::create_dir(dir.path().join("environments")).expect("environments folder");
         std::fs::write(dir.path().join("queues.yaml"), spec).expect("write spec");
         let environment_text = format!(
@@ -73,6 +73,14 @@ impl Workspace {
     /// Replaces queues.yaml.
     pub fn write_spec(&self, spec: &str) {
         std::fs::write(self.spec_path(), spec).expect("write spec");
+    }
+
+    /// Returns the path of the environment file.
+    pub fn environment_path(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("environments")
+            .join(format!("{}.yaml", self.environment))
     }
 
     pub fn spec_path(&self) -> PathBuf {
@@ -106,6 +114,23 @@ impl Workspace {
         }
         Run::from(command.output().expect("run sqsform"))
     }
+}
+
+/// Returns six hex digits that differ between test processes.
+fn run_id() -> String {
+    static RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN_ID
+        .get_or_init(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|elapsed| elapsed.subsec_nanos())
+                .unwrap_or_default();
+            format!(
+                "{:06x}",
+                (nanos ^ std::process::id().rotate_left(16)) & 0xff_ffff
+            )
+        })
+        .clone()
 }
 
 /// The outcome of one sqsform run.
