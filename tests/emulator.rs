@@ -323,9 +323,9 @@ async fn queue_without_ownership_tags_needs_adopt() {
         plan.stdout
     );
 
-    let refused = workspace.run(&["apply", "--auto-approve"]);
-    refused.expect_code(1);
-    assert!(refused.stderr.contains(&format!("adopt {orders}: the queue exists without sqsform's ownership tags; rerun with --adopt to manage it")), "{}", refused.stderr);
+    let rejected = workspace.run(&["apply", "--auto-approve"]);
+    rejected.expect_code(1);
+    assert!(rejected.stderr.contains(&format!("adopt {orders}: the queue exists without sqsform's ownership tags; rerun with --adopt to manage it")), "{}", rejected.stderr);
     assert!(!queue_exists(&client, &workspace.queue_name("receipts")).await);
 
     workspace
@@ -452,14 +452,14 @@ async fn fifo_flag_change_plans_replace() {
         "reason: FifoQueue changes from false to true: SQS cannot change a queue's type, so {new} is created and {old} is deleted"
     )), "{}", plan.stdout);
 
-    let refused = workspace.run(&["apply", "--auto-approve"]);
-    refused.expect_code(1);
+    let rejected = workspace.run(&["apply", "--auto-approve"]);
+    rejected.expect_code(1);
     assert!(
-        refused.stderr.contains(&format!(
+        rejected.stderr.contains(&format!(
             "replace {old}: deleting a managed queue needs --allow-delete"
         )),
         "{}",
-        refused.stderr
+        rejected.stderr
     );
 
     workspace
@@ -575,5 +575,24 @@ async fn outputs_list_urls_and_arns() {
     assert_eq!(
         json["orders-dlq"]["name"],
         workspace.queue_name("orders-dlq").as_str()
+    );
+}
+
+#[tokio::test]
+async fn role_arn_is_assumed_through_sts() {
+    let workspace = Workspace::with_environment(
+        "role",
+        SMALL_SPEC,
+        "role_arn: arn:aws:iam::123456789012:role/sqsform-deployer\n",
+    );
+
+    let plan = workspace.run(&["plan", "--format", "json"]);
+
+    plan.expect_code(0);
+    let document = plan.json();
+    assert_eq!(document["plan"]["summary"]["create"], 4);
+    assert_eq!(
+        document["api_calls"]["by_operation"]["sts:GetCallerIdentity"],
+        1
     );
 }

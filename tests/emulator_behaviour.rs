@@ -35,11 +35,11 @@ async fn policy_survives_unrelated_attribute_change() {
 
     set_attribute(&client, name, "VisibilityTimeout", "45").await;
 
-    let kept = get_attribute(&client, name, "Policy")
+    let stored_policy = get_attribute(&client, name, "Policy")
         .await
         .expect("policy kept");
     assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&kept).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&stored_policy).unwrap(),
         serde_json::from_str::<serde_json::Value>(policy).unwrap()
     );
     set_attribute(&client, name, "Policy", "").await;

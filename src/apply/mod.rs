@@ -27,7 +27,7 @@ use crate::plan::{Action, AttributeChange, Plan, SafetyFlags, blocked_changes};
 /// Attributes set after every queue exists, because they may name other queues or principals.
 const LATE_ATTRIBUTES: &[&str] = &["RedriveAllowPolicy", "Policy"];
 
-/// How apply runs.
+/// Settings of an apply run.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
     /// Queues changed at once within a phase.

@@ -108,8 +108,8 @@ async fn schedule_deletes_sources_before_dead_letter_queues() {
 #[tokio::test]
 async fn apply_then_plan_is_empty() {
     let cloud = MemoryCloud::new("123456789012");
-    let wanted = desired(SPEC);
-    let plan = plan_against(&cloud, &wanted).await;
+    let desired_state = desired(SPEC);
+    let plan = plan_against(&cloud, &desired_state).await;
 
     let completed = apply(
         &cloud,
@@ -124,14 +124,14 @@ async fn apply_then_plan_is_empty() {
     let calls = cloud.api_calls();
     assert_eq!(calls.get("sqs:CreateQueue"), 4);
     assert_eq!(calls.get("sqs:SetQueueAttributes"), 2);
-    assert!(!plan_against(&cloud, &wanted).await.has_changes());
+    assert!(!plan_against(&cloud, &desired_state).await.has_changes());
 }
 
 #[tokio::test(start_paused = true)]
 async fn create_waits_out_deleted_recently() {
     let cloud = MemoryCloud::new("123456789012");
-    let wanted = desired("project: shop\nqueues:\n  orders: {}\n");
-    let plan = plan_against(&cloud, &wanted).await;
+    let desired_state = desired("project: shop\nqueues:\n  orders: {}\n");
+    let plan = plan_against(&cloud, &desired_state).await;
     cloud.inject("CreateQueue", InjectedFailure::QueueDeletedRecently, 3);
     let started = tokio::time::Instant::now();
 
@@ -152,8 +152,8 @@ async fn create_waits_out_deleted_recently() {
 #[tokio::test(start_paused = true)]
 async fn create_gives_up_after_timeout() {
     let cloud = MemoryCloud::new("123456789012");
-    let wanted = desired("project: shop\nqueues:\n  orders: {}\n");
-    let plan = plan_against(&cloud, &wanted).await;
+    let desired_state = desired("project: shop\nqueues:\n  orders: {}\n");
+    let plan = plan_against(&cloud, &desired_state).await;
     cloud.inject("CreateQueue", InjectedFailure::QueueDeletedRecently, 1_000);
     let started = tokio::time::Instant::now();
 
@@ -187,20 +187,20 @@ async fn create_gives_up_after_timeout() {
 #[tokio::test]
 async fn interrupted_apply_finishes_on_next_run() {
     let cloud = MemoryCloud::new("123456789012");
-    let wanted = desired(SPEC);
+    let desired_state = desired(SPEC);
     // The first SetQueueAttributes is in the last phase: the redrive-allow policy of one DLQ.
     cloud.inject("SetQueueAttributes", InjectedFailure::Throttled, 1);
 
     let first = apply(
         &cloud,
-        &plan_against(&cloud, &wanted).await,
+        &plan_against(&cloud, &desired_state).await,
         SafetyFlags::default(),
         &ApplyOptions::default(),
     )
     .await;
     assert!(matches!(&first, Err(ApplyError::Failed { failures, .. }) if failures.len() == 1));
 
-    let resumed = plan_against(&cloud, &wanted).await;
+    let resumed = plan_against(&cloud, &desired_state).await;
     let pending: Vec<(&str, Action)> = resumed
         .changes()
         .map(|change| (change.name.as_str(), change.action))
@@ -223,7 +223,7 @@ async fn interrupted_apply_finishes_on_next_run() {
     )
     .await
     .expect("second apply");
-    assert!(!plan_against(&cloud, &wanted).await.has_changes());
+    assert!(!plan_against(&cloud, &desired_state).await.has_changes());
     let live = read_queues(&cloud, "shop-test-", 4).await.expect("read");
     assert_eq!(live.len(), 4);
     assert_eq!(cloud.api_calls().get("sqs:CreateQueue"), 4);
@@ -232,12 +232,12 @@ async fn interrupted_apply_finishes_on_next_run() {
 #[tokio::test]
 async fn failed_phase_stops_later_phases() {
     let cloud = MemoryCloud::new("123456789012");
-    let wanted = desired(SPEC);
+    let desired_state = desired(SPEC);
     cloud.inject("CreateQueue", InjectedFailure::Throttled, 1);
 
     let result = apply(
         &cloud,
-        &plan_against(&cloud, &wanted).await,
+        &plan_against(&cloud, &desired_state).await,
         SafetyFlags::default(),
         &ApplyOptions::default(),
     )
@@ -252,22 +252,22 @@ async fn failed_phase_stops_later_phases() {
 
     apply(
         &cloud,
-        &plan_against(&cloud, &wanted).await,
+        &plan_against(&cloud, &desired_state).await,
         SafetyFlags::default(),
         &ApplyOptions::default(),
     )
     .await
     .expect("retry");
-    assert!(!plan_against(&cloud, &wanted).await.has_changes());
+    assert!(!plan_against(&cloud, &desired_state).await.has_changes());
 }
 
 #[tokio::test]
 async fn blocked_delete_makes_no_call() {
     let cloud = MemoryCloud::new("123456789012");
-    let wanted = desired(SPEC);
+    let desired_state = desired(SPEC);
     apply(
         &cloud,
-        &plan_against(&cloud, &wanted).await,
+        &plan_against(&cloud, &desired_state).await,
         SafetyFlags::default(),
         &ApplyOptions::default(),
     )

@@ -3,7 +3,7 @@
 //! It follows the SQS behaviour sqsform depends on: GetQueueAttributes fills in defaults, an
 //! empty string removes a policy or KMS key, a KMS key turns SSE-SQS off, and CreateQueue of an
 //! existing name succeeds only when the given attributes match. Failures can be injected per
-//! operation. It never stands in for the emulator in integration tests.
+//! operation. It never replaces the emulator in integration tests.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;

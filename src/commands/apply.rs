@@ -35,7 +35,7 @@ pub async fn apply(
         allow_data_loss: flags.allow_data_loss,
         adopt: flags.adopt,
     };
-    // Refuse before asking, so nobody confirms a plan that cannot run.
+    // Reject blocked changes before the prompt, so no one confirms a plan that cannot run.
     let blocked = blocked_changes(&plan, safety);
     if !blocked.is_empty() {
         return Err(engine::ApplyError::Blocked { blocked }.into());
@@ -142,5 +142,72 @@ pub async fn converge<C: Cloud>(
         }
         tracing::debug!("AWS does not show every change yet; reading again");
         tokio::time::sleep(poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::Attributes;
+    use crate::cloud::memory::MemoryCloud;
+
+    #[tokio::test(start_paused = true)]
+    async fn converge_names_attributes_that_never_settle() {
+        let desired = crate::spec::load_from_text(
+            "queues.yaml",
+            "project: shop\nqueues:\n  orders:\n    visibility_timeout: 60s\n",
+            "test",
+            "region: us-east-1\naccount_id: \"123456789012\"\n",
+        )
+        .expect("spec")
+        .desired;
+        let cloud = MemoryCloud::new("123456789012");
+        let stale = Attributes::from([("VisibilityTimeout".to_string(), "30".to_string())]);
+        cloud.seed_queue("shop-test-orders", &stale, &desired.queues[0].tags);
+        let started = tokio::time::Instant::now();
+
+        let error = converge(
+            &cloud,
+            &desired,
+            4,
+            Duration::from_secs(10),
+            Duration::from_secs(2),
+        )
+        .await
+        .expect_err("never converges");
+
+        assert_eq!(
+            error.to_string(),
+            "apply finished, but after 10s AWS still differs from the spec: shop-test-orders: VisibilityTimeout"
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        assert_eq!(cloud.api_calls().get("sqs:ListQueues"), 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn converge_returns_once_plan_is_empty() {
+        let desired = crate::spec::load_from_text(
+            "queues.yaml",
+            "project: shop\nqueues:\n  orders: {}\n",
+            "test",
+            "region: us-east-1\naccount_id: \"123456789012\"\n",
+        )
+        .expect("spec")
+        .desired;
+        let cloud = MemoryCloud::new("123456789012");
+        let attributes = crate::plan::create_attributes(&desired.queues[0]);
+        cloud.seed_queue("shop-test-orders", &attributes, &desired.queues[0].tags);
+
+        converge(
+            &cloud,
+            &desired,
+            4,
+            Duration::from_secs(10),
+            Duration::from_secs(2),
+        )
+        .await
+        .expect("converged");
+
+        assert_eq!(cloud.api_calls().get("sqs:ListQueues"), 1);
     }
 }

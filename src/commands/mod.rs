@@ -22,7 +22,7 @@ use crate::plan::Plan;
 use crate::render::Style;
 use crate::spec::{self, Diagnostic, SpecError, SpecPaths};
 
-/// How a command that ran to the end went; errors are a separate `Err`.
+/// The result of a command that ran to the end; errors are a separate `Err`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Exit 0.
@@ -77,7 +77,7 @@ pub enum CommandError {
     Io(#[from] std::io::Error),
 }
 
-/// What every command gets from `main`.
+/// The settings and output streams every command gets from `main`.
 pub struct Context<'a> {
     pub paths: SpecPaths,
     pub style: Style,

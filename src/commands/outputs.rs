@@ -8,7 +8,7 @@ use super::{CommandError, Context, Status, connect, load_spec};
 use crate::cli::{OutputFormat, Target};
 use crate::cloud::{Cloud, queue_name_from_url};
 
-/// Where one queue is.
+/// The name, URL and ARN of one queue.
 #[derive(Debug, Serialize)]
 struct QueueOutput {
     name: String,

@@ -14,27 +14,30 @@ pub const RETENTION: &str = "MessageRetentionPeriod";
 
 /// Returns the attributes CreateQueue gets: every managed attribute with its explicit value.
 pub fn create_attributes(queue: &DesiredQueue) -> Attributes {
-    let wanted = &queue.attributes;
+    let desired = &queue.attributes;
     let mut attributes = Attributes::from([
-        ("DelaySeconds".to_string(), wanted.delay_seconds.to_string()),
+        (
+            "DelaySeconds".to_string(),
+            desired.delay_seconds.to_string(),
+        ),
         (
             "MaximumMessageSize".to_string(),
-            wanted.maximum_message_size.to_string(),
+            desired.maximum_message_size.to_string(),
         ),
         (
             RETENTION.to_string(),
-            wanted.message_retention_period.to_string(),
+            desired.message_retention_period.to_string(),
         ),
         (
             "ReceiveMessageWaitTimeSeconds".to_string(),
-            wanted.receive_message_wait_time_seconds.to_string(),
+            desired.receive_message_wait_time_seconds.to_string(),
         ),
         (
             "VisibilityTimeout".to_string(),
-            wanted.visibility_timeout.to_string(),
+            desired.visibility_timeout.to_string(),
         ),
     ]);
-    if let Some(fifo) = &wanted.fifo {
+    if let Some(fifo) = &desired.fifo {
         attributes.insert("FifoQueue".to_string(), "true".to_string());
         attributes.insert(
             "ContentBasedDeduplication".to_string(),
@@ -49,7 +52,7 @@ pub fn create_attributes(queue: &DesiredQueue) -> Attributes {
             fifo.throughput_limit.as_str().to_string(),
         );
     }
-    match &wanted.encryption {
+    match &desired.encryption {
         Encryption::None => {
             attributes.insert("SqsManagedSseEnabled".to_string(), "false".to_string());
         }
@@ -67,58 +70,58 @@ pub fn create_attributes(queue: &DesiredQueue) -> Attributes {
             );
         }
     }
-    if let Some(redrive) = &wanted.redrive_policy {
+    if let Some(redrive) = &desired.redrive_policy {
         attributes.insert("RedrivePolicy".to_string(), redrive.to_wire());
     }
-    if let Some(allow) = &wanted.redrive_allow_policy {
+    if let Some(allow) = &desired.redrive_allow_policy {
         attributes.insert("RedriveAllowPolicy".to_string(), allow.to_wire());
     }
-    if let Some(policy) = &wanted.policy {
+    if let Some(policy) = &desired.policy {
         attributes.insert("Policy".to_string(), crate::policy::to_compact(policy));
     }
     attributes
 }
 
 /// Returns the attributes whose live value differs in meaning from the desired one.
-pub fn changes(wanted: &QueueAttributes, live: &Attributes) -> Vec<AttributeChange> {
+pub fn changes(desired: &QueueAttributes, live: &Attributes) -> Vec<AttributeChange> {
     let mut changes = Vec::new();
     integer(
         &mut changes,
         live,
         "DelaySeconds",
-        wanted.delay_seconds,
+        desired.delay_seconds,
         defaults::DELAY_SECONDS,
     );
     integer(
         &mut changes,
         live,
         "MaximumMessageSize",
-        wanted.maximum_message_size,
+        desired.maximum_message_size,
         defaults::MAXIMUM_MESSAGE_SIZE,
     );
     integer(
         &mut changes,
         live,
         RETENTION,
-        wanted.message_retention_period,
+        desired.message_retention_period,
         defaults::MESSAGE_RETENTION_PERIOD,
     );
     integer(
         &mut changes,
         live,
         "ReceiveMessageWaitTimeSeconds",
-        wanted.receive_message_wait_time_seconds,
+        desired.receive_message_wait_time_seconds,
         defaults::RECEIVE_MESSAGE_WAIT_TIME_SECONDS,
     );
     integer(
         &mut changes,
         live,
         "VisibilityTimeout",
-        wanted.visibility_timeout,
+        desired.visibility_timeout,
         defaults::VISIBILITY_TIMEOUT,
     );
 
-    if let Some(fifo) = &wanted.fifo {
+    if let Some(fifo) = &desired.fifo {
         text(
             &mut changes,
             live,
@@ -142,10 +145,10 @@ pub fn changes(wanted: &QueueAttributes, live: &Attributes) -> Vec<AttributeChan
         );
     }
 
-    encryption(&mut changes, live, &wanted.encryption);
-    redrive_policy(&mut changes, live, wanted);
-    redrive_allow_policy(&mut changes, live, wanted.redrive_allow_policy.as_ref());
-    access_policy(&mut changes, live, wanted.policy.as_ref());
+    encryption(&mut changes, live, &desired.encryption);
+    redrive_policy(&mut changes, live, desired);
+    redrive_allow_policy(&mut changes, live, desired.redrive_allow_policy.as_ref());
+    access_policy(&mut changes, live, desired.policy.as_ref());
     changes
 }
 
@@ -192,7 +195,7 @@ fn integer(
     changes: &mut Vec<AttributeChange>,
     live: &Attributes,
     name: &str,
-    wanted: u64,
+    desired: u64,
     default: u64,
 ) {
     let current = live.get(name);
@@ -200,8 +203,8 @@ fn integer(
         None => Some(default),
         Some(text) => text.trim().parse::<u64>().ok(),
     };
-    if current_value != Some(wanted) {
-        push(changes, name, current, Some(wanted.to_string()));
+    if current_value != Some(desired) {
+        push(changes, name, current, Some(desired.to_string()));
     }
 }
 
@@ -209,12 +212,12 @@ fn text(
     changes: &mut Vec<AttributeChange>,
     live: &Attributes,
     name: &str,
-    wanted: &str,
+    desired: &str,
     default: &str,
 ) {
     let current = live.get(name);
-    if current.map(String::as_str).unwrap_or(default) != wanted {
-        push(changes, name, current, Some(wanted.to_string()));
+    if current.map(String::as_str).unwrap_or(default) != desired {
+        push(changes, name, current, Some(desired.to_string()));
     }
 }
 
@@ -239,14 +242,14 @@ fn live_encryption(live: &Attributes) -> Encryption {
     }
 }
 
-fn encryption(changes: &mut Vec<AttributeChange>, live: &Attributes, wanted: &Encryption) {
+fn encryption(changes: &mut Vec<AttributeChange>, live: &Attributes, desired: &Encryption) {
     let current = live_encryption(live);
-    if &current == wanted {
+    if &current == desired {
         return;
     }
     let live_key = live.get("KmsMasterKeyId").filter(|key| !key.is_empty());
     let live_sse = live.get("SqsManagedSseEnabled");
-    match (wanted, &current) {
+    match (desired, &current) {
         (
             Encryption::SseKms {
                 key,
@@ -313,20 +316,24 @@ fn parse_redrive(text: &str) -> Option<(String, u64)> {
     Some((arn, count))
 }
 
-fn redrive_policy(changes: &mut Vec<AttributeChange>, live: &Attributes, wanted: &QueueAttributes) {
+fn redrive_policy(
+    changes: &mut Vec<AttributeChange>,
+    live: &Attributes,
+    desired: &QueueAttributes,
+) {
     let current = live
         .get("RedrivePolicy")
         .filter(|text| !text.trim().is_empty());
     let current_value = current.map(|text| parse_redrive(text));
-    let wanted_value = wanted.redrive_policy.as_ref().map(|policy| {
+    let desired_value = desired.redrive_policy.as_ref().map(|policy| {
         (
             policy.dead_letter_target_arn.clone(),
             policy.max_receive_count,
         )
     });
-    let same = match (&current_value, &wanted_value) {
+    let same = match (&current_value, &desired_value) {
         (None, None) => true,
-        (Some(Some(current)), Some(wanted)) => current == wanted,
+        (Some(Some(current)), Some(desired)) => current == desired,
         _ => false,
     };
     if !same {
@@ -334,7 +341,7 @@ fn redrive_policy(changes: &mut Vec<AttributeChange>, live: &Attributes, wanted:
             changes,
             "RedrivePolicy",
             current,
-            wanted
+            desired
                 .redrive_policy
                 .as_ref()
                 .map(|policy| policy.to_wire()),
@@ -368,7 +375,7 @@ fn parse_redrive_allow(text: &str) -> Option<RedriveAllowPolicy> {
 fn redrive_allow_policy(
     changes: &mut Vec<AttributeChange>,
     live: &Attributes,
-    wanted: Option<&RedriveAllowPolicy>,
+    desired: Option<&RedriveAllowPolicy>,
 ) {
     let current = live
         .get("RedriveAllowPolicy")
@@ -378,23 +385,23 @@ fn redrive_allow_policy(
         None => Some(RedriveAllowPolicy::AllowAll),
         Some(text) => parse_redrive_allow(text),
     };
-    let wanted_value = wanted.cloned().unwrap_or(RedriveAllowPolicy::AllowAll);
-    if current_value.as_ref() != Some(&wanted_value) {
+    let desired_value = desired.cloned().unwrap_or(RedriveAllowPolicy::AllowAll);
+    if current_value.as_ref() != Some(&desired_value) {
         push(
             changes,
             "RedriveAllowPolicy",
             current,
-            wanted.map(RedriveAllowPolicy::to_wire),
+            desired.map(RedriveAllowPolicy::to_wire),
         );
     }
 }
 
-fn access_policy(changes: &mut Vec<AttributeChange>, live: &Attributes, wanted: Option<&Value>) {
+fn access_policy(changes: &mut Vec<AttributeChange>, live: &Attributes, desired: Option<&Value>) {
     let current = live.get("Policy").filter(|text| !text.trim().is_empty());
-    let same = match (current, wanted) {
+    let same = match (current, desired) {
         (None, None) => true,
-        (Some(text), Some(wanted)) => crate::policy::parse(text)
-            .and_then(|live_document| crate::policy::equivalent(&live_document, wanted))
+        (Some(text), Some(desired)) => crate::policy::parse(text)
+            .and_then(|live_document| crate::policy::equivalent(&live_document, desired))
             .unwrap_or(false),
         _ => false,
     };
@@ -403,7 +410,7 @@ fn access_policy(changes: &mut Vec<AttributeChange>, live: &Attributes, wanted: 
             changes,
             "Policy",
             current,
-            wanted.map(crate::policy::to_compact),
+            desired.map(crate::policy::to_compact),
         );
     }
 }
@@ -477,8 +484,8 @@ mod tests {
 
     #[test]
     fn kms_queue_reporting_sse_false_is_equal() {
-        let mut wanted = standard();
-        wanted.encryption = Encryption::SseKms {
+        let mut desired = standard();
+        desired.encryption = Encryption::SseKms {
             key: "alias/k".into(),
             data_key_reuse_seconds: 300,
         };
@@ -486,7 +493,7 @@ mod tests {
         attributes.insert("SqsManagedSseEnabled".into(), "false".into());
         attributes.insert("KmsMasterKeyId".into(), "alias/k".into());
         attributes.insert("KmsDataKeyReusePeriodSeconds".into(), "300".into());
-        assert_eq!(changes(&wanted, &attributes), vec![]);
+        assert_eq!(changes(&desired, &attributes), vec![]);
     }
 
     #[test]
@@ -544,9 +551,9 @@ mod tests {
 
     #[test]
     fn fifo_defaults_match_absent_values() {
-        let mut wanted = standard();
-        wanted.fifo = Some(FifoAttributes::default());
-        assert_eq!(changes(&wanted, &matching_live()), vec![]);
+        let mut desired = standard();
+        desired.fifo = Some(FifoAttributes::default());
+        assert_eq!(changes(&desired, &matching_live()), vec![]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::model::{self, DesiredQueue, DesiredState, QueueRole};
 pub use attributes::{RETENTION, create_attributes};
 pub use safety::{SafetyFlags, blocked_changes};
 
-/// What happens to one queue.
+/// The action planned for one queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
@@ -122,7 +122,7 @@ pub struct QueueChange {
     pub url: Option<String>,
     /// For a replace: the live queue that is deleted.
     pub replaces: Option<ReplacedQueue>,
-    /// Why a replace or adopt is planned.
+    /// The reason for a replace, adopt or delete.
     pub reason: Option<String>,
     /// Attributes to send: all of them for a create or replace, only differing ones otherwise.
     pub attributes: Vec<AttributeChange>,
@@ -198,14 +198,14 @@ pub fn diff(desired: &DesiredState, live: &[LiveQueue]) -> Plan {
     let mut claimed: BTreeSet<&str> = BTreeSet::new();
     let mut queues = Vec::new();
 
-    for wanted in &desired.queues {
-        if let Some(existing) = live_by_name.get(wanted.name.as_str()) {
+    for desired_queue in &desired.queues {
+        if let Some(existing) = live_by_name.get(desired_queue.name.as_str()) {
             claimed.insert(existing.name.as_str());
-            queues.push(diff_existing(desired, wanted, existing));
+            queues.push(diff_existing(desired, desired_queue, existing));
             continue;
         }
         // A queue whose FIFO flag changed has the other name (with or without ".fifo").
-        let counterpart = other_type_name(&wanted.name);
+        let counterpart = other_type_name(&desired_queue.name);
         let replaced = live_by_name
             .get(counterpart.as_str())
             .filter(|old| !desired_names.contains(old.name.as_str()))
@@ -213,9 +213,9 @@ pub fn diff(desired: &DesiredState, live: &[LiveQueue]) -> Plan {
         match replaced {
             Some(old) => {
                 claimed.insert(old.name.as_str());
-                queues.push(replace(wanted, old));
+                queues.push(replace(desired_queue, old));
             }
-            None => queues.push(create(wanted)),
+            None => queues.push(create(desired_queue)),
         }
     }
 
@@ -266,13 +266,13 @@ fn other_type_name(name: &str) -> String {
     }
 }
 
-fn entry(action: Action, wanted: &DesiredQueue) -> QueueChange {
+fn entry(action: Action, desired_queue: &DesiredQueue) -> QueueChange {
     QueueChange {
         action,
-        name: wanted.name.clone(),
-        key: Some(wanted.key.clone()),
-        role: Some(wanted.role.clone()),
-        dead_letter_target: wanted.is_dead_letter_target,
+        name: desired_queue.name.clone(),
+        key: Some(desired_queue.key.clone()),
+        role: Some(desired_queue.role.clone()),
+        dead_letter_target: desired_queue.is_dead_letter_target,
         url: None,
         replaces: None,
         reason: None,
@@ -283,9 +283,9 @@ fn entry(action: Action, wanted: &DesiredQueue) -> QueueChange {
     }
 }
 
-fn all_tags(wanted: &DesiredQueue) -> TagChanges {
+fn all_tags(desired_queue: &DesiredQueue) -> TagChanges {
     TagChanges {
-        set: wanted
+        set: desired_queue
             .tags
             .iter()
             .map(|(key, value)| {
@@ -302,9 +302,9 @@ fn all_tags(wanted: &DesiredQueue) -> TagChanges {
     }
 }
 
-fn create(wanted: &DesiredQueue) -> QueueChange {
-    let mut change = entry(Action::Create, wanted);
-    change.attributes = create_attributes(wanted)
+fn create(desired_queue: &DesiredQueue) -> QueueChange {
+    let mut change = entry(Action::Create, desired_queue);
+    change.attributes = create_attributes(desired_queue)
         .into_iter()
         .map(|(name, value)| AttributeChange {
             name,
@@ -312,13 +312,13 @@ fn create(wanted: &DesiredQueue) -> QueueChange {
             after: Some(value),
         })
         .collect();
-    change.tags = all_tags(wanted);
+    change.tags = all_tags(desired_queue);
     change
 }
 
-fn replace(wanted: &DesiredQueue, old: &LiveQueue) -> QueueChange {
-    let mut change = create(wanted);
-    let fifo_now = wanted.attributes.fifo.is_some();
+fn replace(desired_queue: &DesiredQueue, old: &LiveQueue) -> QueueChange {
+    let mut change = create(desired_queue);
+    let fifo_now = desired_queue.attributes.fifo.is_some();
     change.action = Action::Replace;
     change.replaces = Some(ReplacedQueue {
         name: old.name.clone(),
@@ -327,7 +327,7 @@ fn replace(wanted: &DesiredQueue, old: &LiveQueue) -> QueueChange {
     change.messages = Some(MessageCounts::from_attributes(&old.attributes));
     change.reason = Some(format!(
         "FifoQueue changes from {} to {}: SQS cannot change a queue's type, so {} is created and {} is deleted",
-        !fifo_now, fifo_now, wanted.name, old.name
+        !fifo_now, fifo_now, desired_queue.name, old.name
     ));
     change
 }
@@ -354,12 +354,12 @@ fn delete(existing: &LiveQueue, dead_letter_target: bool) -> QueueChange {
 
 fn diff_existing(
     desired: &DesiredState,
-    wanted: &DesiredQueue,
+    desired_queue: &DesiredQueue,
     existing: &LiveQueue,
 ) -> QueueChange {
     let owned = is_owned(&existing.tags, &desired.project, &desired.environment);
-    let attribute_changes = attributes::changes(&wanted.attributes, &existing.attributes);
-    let tag_changes = diff_tags(&wanted.tags, &existing.tags);
+    let attribute_changes = attributes::changes(&desired_queue.attributes, &existing.attributes);
+    let tag_changes = diff_tags(&desired_queue.tags, &existing.tags);
 
     let action = if !owned {
         Action::Adopt
@@ -369,7 +369,7 @@ fn diff_existing(
         Action::Update
     };
 
-    let mut change = entry(action, wanted);
+    let mut change = entry(action, desired_queue);
     change.url = Some(existing.url.clone());
     if action == Action::Adopt {
         change.reason = Some(
@@ -386,8 +386,8 @@ fn diff_existing(
 }
 
 /// Diffs tags as maps: the spec is authoritative, so live tags it does not name are removed.
-fn diff_tags(wanted: &Tags, live: &Tags) -> TagChanges {
-    let set = wanted
+fn diff_tags(desired_queue: &Tags, live: &Tags) -> TagChanges {
+    let set = desired_queue
         .iter()
         .filter(|(key, value)| live.get(*key) != Some(*value))
         .map(|(key, value)| {
@@ -402,7 +402,7 @@ fn diff_tags(wanted: &Tags, live: &Tags) -> TagChanges {
         .collect();
     let remove = live
         .iter()
-        .filter(|(key, _)| !wanted.contains_key(*key))
+        .filter(|(key, _)| !desired_queue.contains_key(*key))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     TagChanges { set, remove }

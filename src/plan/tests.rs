@@ -38,9 +38,9 @@ const OWNED: &[(&str, &str)] = &[
 
 #[test]
 fn spec_queue_without_tags_is_adopted() {
-    let wanted = desired("project: shop\nqueues:\n  orders: {}\n");
+    let desired_state = desired("project: shop\nqueues:\n  orders: {}\n");
     let plan = diff(
-        &wanted,
+        &desired_state,
         &[live(
             "shop-test-orders",
             &[],
@@ -63,9 +63,9 @@ fn spec_queue_without_tags_is_adopted() {
 
 #[test]
 fn owned_queue_outside_spec_is_deleted() {
-    let wanted = desired("project: shop\nqueues: {}\n");
+    let desired_state = desired("project: shop\nqueues: {}\n");
     let plan = diff(
-        &wanted,
+        &desired_state,
         &[live(
             "shop-test-old",
             OWNED,
@@ -88,14 +88,14 @@ fn owned_queue_outside_spec_is_deleted() {
 
 #[test]
 fn untagged_and_foreign_queues_are_unmanaged() {
-    let wanted = desired("project: shop\nqueues: {}\n");
+    let desired_state = desired("project: shop\nqueues: {}\n");
     let foreign = [
         ("sqsform:managed", "true"),
         ("sqsform:project", "shop"),
         ("sqsform:environment", "staging"),
     ];
     let plan = diff(
-        &wanted,
+        &desired_state,
         &[
             live("shop-test-stray", &[], &[]),
             live("shop-test-other", &foreign, &[]),
@@ -112,9 +112,9 @@ fn untagged_and_foreign_queues_are_unmanaged() {
 
 #[test]
 fn fifo_change_pairs_old_queue_as_replace() {
-    let wanted = desired("project: shop\nqueues:\n  orders.fifo:\n    fifo: true\n");
+    let desired_state = desired("project: shop\nqueues:\n  orders.fifo:\n    fifo: true\n");
     let plan = diff(
-        &wanted,
+        &desired_state,
         &[live(
             "shop-test-orders",
             OWNED,
@@ -142,10 +142,10 @@ fn fifo_change_pairs_old_queue_as_replace() {
 
 #[test]
 fn deleted_dead_letter_target_is_marked() {
-    let wanted = desired("project: shop\nqueues: {}\n");
+    let desired_state = desired("project: shop\nqueues: {}\n");
     let redrive = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:shop-test-a-dlq","maxReceiveCount":3}"#;
     let plan = diff(
-        &wanted,
+        &desired_state,
         &[
             live("shop-test-a", OWNED, &[("RedrivePolicy", redrive)]),
             live("shop-test-a-dlq", OWNED, &[]),
@@ -165,7 +165,7 @@ fn deleted_dead_letter_target_is_marked() {
 
 #[test]
 fn lowered_retention_warns_with_counts() {
-    let wanted = desired("project: shop\nqueues:\n  orders:\n    retention: 1d\n");
+    let desired_state = desired("project: shop\nqueues:\n  orders:\n    retention: 1d\n");
     let mut tags: Vec<(&str, &str)> = OWNED.to_vec();
     tags.push(("sqsform:managed", "true"));
     let existing = live(
@@ -178,7 +178,7 @@ fn lowered_retention_warns_with_counts() {
         ],
     );
 
-    let plan = diff(&wanted, &[existing]);
+    let plan = diff(&desired_state, &[existing]);
 
     let change = &plan.queues[0];
     assert_eq!(change.action, Action::Update);

@@ -231,9 +231,9 @@ fn write_attribute(
             format_args!("{} {heading}", attribute.name)
         )?;
         let diff = if before.is_null() || after.is_null() {
-            let shown = if after.is_null() { &before } else { &after };
+            let document = if after.is_null() { &before } else { &after };
             let sign = if after.is_null() { "- " } else { "+ " };
-            crate::policy::to_pretty(shown)
+            crate::policy::to_pretty(document)
                 .lines()
                 .map(|line| format!("{sign}{line}\n"))
                 .collect::<String>()
@@ -270,7 +270,7 @@ fn write_attribute(
     }
 }
 
-/// How one queue differs from the spec, as `drift` reports it.
+/// The difference between one queue and the spec, as `drift` reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct QueueDrift {
     pub name: String,

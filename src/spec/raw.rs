@@ -13,6 +13,7 @@ use crate::model::{DeduplicationScope, ThroughputLimit};
 
 /// The top level of `queues.yaml`.
 #[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping with project, tags, defaults and queues")]
 pub struct RawSpec {
     pub project: Option<String>,
     /// Tags added to every queue.
@@ -27,8 +28,10 @@ pub struct RawSpec {
 
 /// The top level of `environments/<env>.yaml`.
 #[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping of environment settings such as region and account_id")]
 pub struct RawEnvironment {
     pub region: Option<String>,
+    #[serde(default, deserialize_with = "account_id")]
     pub account_id: Option<String>,
     pub name_prefix: Option<String>,
     pub endpoint_url: Option<String>,
@@ -47,6 +50,7 @@ pub struct RawEnvironment {
 
 /// One queue after defaults and the environment overlay are merged.
 #[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping of queue settings")]
 pub struct RawQueue {
     pub fifo: Option<bool>,
     pub high_throughput: Option<bool>,
@@ -68,6 +72,7 @@ pub struct RawQueue {
 /// `encryption:`; the shorthand `encryption: sse-sqs` is rewritten to `{type: sse-sqs}` before
 /// merging.
 #[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "none, sse-sqs, sse-kms or a mapping with type, kms_key and data_key_reuse")]
 pub struct RawEncryption {
     #[serde(rename = "type")]
     pub kind: Option<EncryptionType>,
@@ -99,6 +104,7 @@ impl EncryptionType {
 
 /// `dead_letter:`; the shorthand `dead_letter: false` is rewritten to `{enabled: false}`.
 #[derive(Debug, Default, Deserialize)]
+#[serde(expecting = "false or a mapping with max_receive_count")]
 pub struct RawDeadLetter {
     pub enabled: Option<bool>,
     pub max_receive_count: Option<i64>,
@@ -108,6 +114,26 @@ pub struct RawDeadLetter {
     pub retention: Option<Seconds>,
     /// Visibility timeout of the derived dead-letter queue.
     pub visibility_timeout: Option<Seconds>,
+}
+
+/// Reads an account id written as text or, unquoted, as a number. YAML drops leading zeros
+/// from numbers, so a number is padded back to 12 digits.
+fn account_id<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a 12-digit account id such as \"123456789012\"")]
+    enum AccountId {
+        Text(String),
+        Number(u64),
+    }
+
+    Ok(
+        Option::<AccountId>::deserialize(deserializer)?.map(|account| match account {
+            AccountId::Text(text) => text,
+            AccountId::Number(number) => format!("{number:012}"),
+        }),
+    )
 }
 
 /// Returns the keys serde accepts for a struct, for "did you mean" hints.

@@ -1082,7 +1082,7 @@ impl Checker<'_> {
             Some(format!(
                 "invalid tag key \"{key}\": SQS tag keys are 1 to {MAX_TAG_KEY_LENGTH} characters"
             ))
-        } else if key.starts_with("aws:") {
+        } else if key.to_ascii_lowercase().starts_with("aws:") {
             Some(format!(
                 "invalid tag key \"{key}\": the aws: prefix is reserved by AWS"
             ))

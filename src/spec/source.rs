@@ -139,9 +139,9 @@ fn merge(
     origin: &Origin,
 ) {
     let replace_whole = at.0.len() == 1
-        && at
-            .last_key()
-            .is_some_and(|key| REPLACED_WHOLE.contains(&key));
+        && at.last_key().is_some_and(|key| {
+            REPLACED_WHOLE.contains(&key) || (key == "encryption" && changes_type(target, overlay))
+        });
     match (target, overlay) {
         (Value::Mapping(target_map), Value::Mapping(overlay_map)) if !replace_whole => {
             for (key, value) in overlay_map {
@@ -172,6 +172,14 @@ fn merge(
             origins.insert(at.clone(), origin.clone());
         }
     }
+}
+
+/// Checks whether an encryption layer picks another `type` than the one below it. Then the
+/// whole setting is replaced, so `encryption: sse-sqs` on a queue drops a default KMS key
+/// instead of conflicting with it.
+fn changes_type(target: &Value, overlay: &Value) -> bool {
+    let overlay_type = overlay.get("type");
+    overlay_type.is_some() && overlay_type != target.get("type")
 }
 
 fn forget_subtree(origins: &mut BTreeMap<YamlPath, Origin>, root: &YamlPath) {
@@ -298,6 +306,17 @@ mod tests {
                 "encryption: {type: sse-kms, kms_key: alias/k}\ndead_letter: {max_receive_count: 3, enabled: false}"
             )
         );
+    }
+
+    #[test]
+    fn encryption_type_change_replaces_whole() {
+        let mut queue = MergedQueue::new(origin(0, &["queues", "a"]));
+        queue.apply_layer(
+            &yaml("encryption: {type: sse-kms, kms_key: alias/k}"),
+            origin(0, &["defaults"]),
+        );
+        queue.apply_layer(&yaml("encryption: sse-sqs"), origin(0, &["queues", "a"]));
+        assert_eq!(queue.value, yaml("encryption: {type: sse-sqs}"));
     }
 
     #[test]

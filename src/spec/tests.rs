@@ -90,7 +90,7 @@ fn queue_name_length_counts_prefix() {
 
 #[test]
 fn dead_letter_name_length_counts_suffix() {
-    // The queue names are 76 and 77 characters; their derived dead-letter names are 80 and 81.
+    // The queue names are 76 and 77 characters, so their derived dead-letter names are 80 and 81.
     let fits = "a".repeat(70);
     let too_long = "b".repeat(71);
 
@@ -112,7 +112,7 @@ fn dead_letter_name_length_counts_suffix() {
 }
 
 #[test]
-fn fifo_dead_letter_name_length_counts_both_suffixes() {
+fn fifo_dead_letter_name_length() {
     // "p-dev-" + stem + "-dlq.fifo": 80 characters for a 65-character stem.
     let fits = "a".repeat(65);
     let too_long = "b".repeat(66);
@@ -245,8 +245,8 @@ queues:
     );
 }
 
-// Attribute ranges: the first spec of each test holds both edges, the second the values just
-// outside them.
+// Attribute ranges: the first spec of each test sets both edges, and the second sets the values
+// just outside them.
 
 #[test]
 fn delay_range_edges() {
@@ -741,7 +741,7 @@ queues:
 // Dead-letter queues named by `dead_letter.queue`.
 
 #[test]
-fn named_dead_letter_queue_links_both_ways() {
+fn named_dead_letter_queue_links() {
     let spec = "\
 project: p
 queues:
@@ -821,7 +821,7 @@ queues:
 }
 
 #[test]
-fn queue_as_its_own_dead_letter_queue() {
+fn queue_as_own_dead_letter() {
     let spec = "\
 project: p
 queues:
@@ -861,7 +861,7 @@ queues:
 }
 
 #[test]
-fn named_dead_letter_queue_that_failed_to_parse() {
+fn unparsed_named_dead_letter_queue() {
     // The target's own error is the only one: its type is unknown, so no mismatch is reported.
     let spec = "\
 project: p
@@ -1624,5 +1624,147 @@ fn shipped_prod_values() {
         desired
             .queue("driversklub-prod-payment-events-dlq.fifo")
             .is_some()
+    );
+}
+
+#[test]
+fn settings_of_wrong_type() {
+    let spec = "\
+project: p
+queues:
+  a: 5
+  b:
+    encryption: 5
+  c:
+    dead_letter: 5
+";
+    assert_eq!(
+        errors(spec),
+        vec![
+            "queues.yaml:3:6: queues.a: invalid type: integer `5`, expected a mapping of queue settings",
+            "queues.yaml:5:17: queues.b.encryption: invalid type: integer `5`, expected none, sse-sqs, sse-kms or a mapping with type, kms_key and data_key_reuse",
+            "queues.yaml:7:18: queues.c.dead_letter: invalid type: integer `5`, expected false or a mapping with max_receive_count",
+        ]
+    );
+
+    assert_eq!(
+        errors("- a\n"),
+        vec![
+            "queues.yaml:1:1: (document): invalid type: sequence, expected a mapping with project, tags, defaults and queues"
+        ]
+    );
+    assert_eq!(
+        errors_with(ONE_QUEUE, "- a\n"),
+        vec![
+            "environments/dev.yaml:1:1: (document): invalid type: sequence, expected a mapping of environment settings such as region and account_id"
+        ]
+    );
+}
+
+#[test]
+fn missing_and_invalid_project() {
+    assert_eq!(
+        errors("queues:\n  a: {}\n"),
+        vec![
+            "queues.yaml:1:1: (document): missing project: name the project, for example project: driversklub"
+        ]
+    );
+    // The queue name is checked without the invalid prefix, so it adds no error of its own.
+    assert_eq!(
+        errors("project: driver club\nqueues:\n  a: {}\n"),
+        vec![
+            "queues.yaml:1:10: project: invalid project \"driver club\": use letters, digits, hyphens and underscores"
+        ]
+    );
+}
+
+#[test]
+fn environment_name_prefix_replaces_default() {
+    let environment = format!("{ENVIRONMENT}name_prefix: rides_\n");
+    let loaded = loaded_with(ONE_QUEUE, &environment);
+    assert_eq!(loaded.desired.prefix, "rides_");
+    assert_eq!(loaded.desired.queues[0].name, "rides_a");
+    assert_eq!(loaded.desired.queues[0].arn, arn("rides_a"));
+
+    let environment = format!("{ENVIRONMENT}name_prefix: rides.\n");
+    assert_eq!(
+        errors_with(ONE_QUEUE, &environment),
+        vec![
+            "environments/dev.yaml:3:14: name_prefix: invalid name_prefix \"rides.\": use letters, digits, hyphens and underscores"
+        ]
+    );
+}
+
+#[test]
+fn invalid_yaml_syntax() {
+    assert_eq!(
+        errors("project: [p\n"),
+        vec![
+            "queues.yaml:2:1: (document): invalid YAML: did not find expected ',' or ']' at line 2 column 1, while parsing a flow sequence at line 1 column 10"
+        ]
+    );
+    assert_eq!(
+        errors("project: p\nqueues:\n  a: {}\n  a: {}\n"),
+        vec![
+            "queues.yaml:3:3: (document): invalid YAML: queues: duplicate entry with key \"a\" at line 3 column 3"
+        ]
+    );
+}
+
+#[test]
+fn dead_letter_false_drops_default() {
+    let spec = "\
+project: p
+defaults:
+  dead_letter:
+    max_receive_count: 3
+queues:
+  kept: {}
+  dropped:
+    dead_letter: false
+";
+    let loaded = loaded(spec);
+    let keys: Vec<&str> = loaded
+        .desired
+        .queues
+        .iter()
+        .map(|queue| queue.key.as_str())
+        .collect();
+    assert_eq!(keys, vec!["kept", "kept-dlq", "dropped"]);
+    assert_eq!(queue(&loaded, "dropped").attributes.redrive_policy, None);
+}
+
+#[test]
+fn unquoted_account_id_is_accepted() {
+    let loaded = load_from_text(
+        "queues.yaml",
+        "project: shop\nqueues:\n  orders: {}\n",
+        "test",
+        "region: us-east-1\naccount_id: 123456789012\n",
+    )
+    .expect("valid");
+    assert_eq!(loaded.desired.account_id, "123456789012");
+}
+
+#[test]
+fn queue_encryption_type_replaces_default_key() {
+    let spec = "project: shop\ndefaults:\n  encryption: {type: sse-kms, kms_key: alias/shop}\nqueues:\n  orders:\n    encryption: sse-sqs\n  invoices: {}\n";
+    let loaded = load_from_text(
+        "queues.yaml",
+        spec,
+        "test",
+        "region: us-east-1\naccount_id: \"123456789012\"\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        loaded.desired.queues[0].attributes.encryption,
+        crate::model::Encryption::SseSqs
+    );
+    assert_eq!(
+        loaded.desired.queues[1].attributes.encryption,
+        crate::model::Encryption::SseKms {
+            key: "alias/shop".into(),
+            data_key_reuse_seconds: 300
+        }
     );
 }

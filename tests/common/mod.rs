@@ -14,7 +14,7 @@ pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
 /// Returns the emulator endpoint from `AWS_ENDPOINT_URL`, failing the test when it is unset or
-/// nothing answers there.
+/// nothing listens there.
 pub fn endpoint() -> String {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
@@ -32,7 +32,7 @@ pub fn endpoint() -> String {
     });
     assert!(
         TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok(),
-        "no emulator answers at {endpoint}; start it with scripts/local-aws start"
+        "no emulator is listening at {endpoint}; start it with scripts/local-aws start"
     );
     endpoint
 }
