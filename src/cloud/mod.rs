@@ -53,6 +53,16 @@ pub enum CloudError {
     /// The connection settings cannot be used.
     #[error("{0}")]
     Configuration(String),
+    /// An IAM role or policy does not exist.
+    #[error("IAM {kind} {name} does not exist")]
+    IamNotFound { kind: &'static str, name: String },
+    /// IAM rejected a policy document, for example because it names a principal IAM does not
+    /// know yet; `message` is IAM's own text.
+    #[error("IAM rejected the policy document of {policy}: {message}")]
+    MalformedPolicy { policy: String, message: String },
+    /// An IAM quota was reached, such as five versions of one policy.
+    #[error("IAM limit reached for {policy}: {message}")]
+    IamLimitExceeded { policy: String, message: String },
 }
 
 /// The AWS calls sqsform makes.
@@ -107,8 +117,95 @@ pub trait Cloud: Send + Sync {
     /// Deletes a queue and its messages.
     fn delete_queue(&self, url: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
 
+    /// Returns the customer-managed IAM policies under `path_prefix`, following pagination
+    /// (ListPolicies with scope `Local`, 100 per page).
+    fn list_policies(
+        &self,
+        path_prefix: &str,
+    ) -> impl Future<Output = Result<Vec<ManagedPolicy>, CloudError>> + Send;
+
+    /// Returns the document of one policy version as IAM returns it (URL-encoded on AWS).
+    fn get_policy_document(
+        &self,
+        policy_arn: &str,
+        version_id: &str,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+
+    /// Returns the names of the roles a policy is attached to (ListEntitiesForPolicy).
+    fn list_policy_roles(
+        &self,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send;
+
+    /// Returns every version of a policy.
+    fn list_policy_versions(
+        &self,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<Vec<PolicyVersion>, CloudError>> + Send;
+
+    /// Checks whether an IAM role exists (GetRole).
+    fn role_exists(&self, role: &str) -> impl Future<Output = Result<bool, CloudError>> + Send;
+
+    /// Creates a managed policy with tags and returns its ARN.
+    fn create_policy(
+        &self,
+        name: &str,
+        path: &str,
+        document: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+
+    /// Creates a policy version, makes it the default and returns its id.
+    fn create_policy_version(
+        &self,
+        policy_arn: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+
+    /// Deletes a non-default policy version.
+    fn delete_policy_version(
+        &self,
+        policy_arn: &str,
+        version_id: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Attaches a managed policy to a role.
+    fn attach_role_policy(
+        &self,
+        role: &str,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Detaches a managed policy from a role.
+    fn detach_role_policy(
+        &self,
+        role: &str,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Deletes a managed policy that has no attachments and no non-default versions.
+    fn delete_policy(&self, policy_arn: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+
     /// Returns the requests sent so far, by operation.
     fn api_calls(&self) -> ApiCalls;
+}
+
+/// A customer-managed IAM policy as ListPolicies returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ManagedPolicy {
+    pub arn: String,
+    pub name: String,
+    pub path: String,
+    pub default_version_id: String,
+}
+
+/// One version of a managed policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PolicyVersion {
+    pub version_id: String,
+    pub is_default: bool,
+    /// Creation time in seconds since the Unix epoch, for finding the oldest version.
+    pub created_epoch_seconds: i64,
 }
 
 /// Requests sent, by `service:Operation`, counting every attempt including SDK retries.
