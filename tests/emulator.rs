@@ -88,26 +88,14 @@ queues:
       kms_key: alias/it-ledger
     dead_letter:
       max_receive_count: 3
-    access_policy:
-      Version: '2012-10-17'
-      Statement:
-        - Sid: DenyInsecureTransport
-          Effect: Deny
-          Principal: '*'
-          Action: ['sqs:*']
-          Resource: arn:aws:sqs:us-east-1:123456789012:QUEUE
-          Condition:
-            Bool:
-              aws:SecureTransport: 'false'
-        - Sid: AllowProducer
-          Effect: Allow
-          Principal:
-            AWS: '123456789012'
-          Action: ['sqs:SendMessage']
-          Resource: arn:aws:sqs:us-east-1:123456789012:QUEUE
+    grants:
+      - Sid: AllowProducer
+        Effect: Allow
+        Principal:
+          AWS: '123456789012'
+        Action: ['sqs:SendMessage']
 ";
     let workspace = Workspace::new("equivalent", spec);
-    workspace.write_spec(&spec.replace("QUEUE", &workspace.queue_name("ledger.fifo")));
     workspace.run(&["apply", "--auto-approve"]).expect_code(0);
     let client = sqs_client().await;
     let queue = workspace.queue_name("ledger.fifo");
@@ -408,7 +396,12 @@ async fn tag_change_plans_only_tag_calls() {
 
 #[tokio::test]
 async fn live_policy_missing_from_spec_is_removed() {
-    let workspace = Workspace::new("policy-removal", SMALL_SPEC);
+    // Without the TLS statement the spec declares no access policy for the queue.
+    let spec = SMALL_SPEC.replace(
+        "    visibility_timeout: 60s\n",
+        "    visibility_timeout: 60s\n    enforce_tls: false\n",
+    );
+    let workspace = Workspace::new("policy-removal", &spec);
     workspace.run(&["apply", "--auto-approve"]).expect_code(0);
     let client = sqs_client().await;
     let orders = workspace.queue_name("orders");

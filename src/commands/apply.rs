@@ -155,7 +155,7 @@ mod tests {
     async fn converge_names_attributes_that_never_settle() {
         let desired = crate::spec::load_from_text(
             "queues.yaml",
-            "project: shop\nqueues:\n  orders:\n    visibility_timeout: 60s\n",
+            "project: shop\nqueues:\n  orders:\n    visibility_timeout: 60s\n    enforce_tls: false\n",
             "test",
             "region: us-east-1\naccount_id: \"123456789012\"\n",
         )

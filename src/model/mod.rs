@@ -37,6 +37,26 @@ pub struct DesiredState {
     pub connection: Connection,
     /// Queues in spec order, each source followed by its derived dead-letter queue.
     pub queues: Vec<DesiredQueue>,
+    /// IAM path that holds the environment's managed policies, such as `/sqsform/driversklub/prod/`.
+    pub iam_path: String,
+    /// One managed policy per service (and the operators role) that has grants.
+    pub service_policies: Vec<ServicePolicy>,
+}
+
+/// A managed IAM policy that sqsform keeps attached to one role.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServicePolicy {
+    /// Service name from the spec, or `operators` for the operators role.
+    pub service: String,
+    /// What the service does, from the spec.
+    pub description: Option<String>,
+    /// Name of the IAM role the policy is attached to.
+    pub role: String,
+    /// Policy name, such as `driversklub-prod-trip-service`.
+    pub name: String,
+    pub arn: String,
+    pub document: serde_json::Value,
+    pub tags: BTreeMap<String, String>,
 }
 
 impl DesiredState {
@@ -92,6 +112,10 @@ pub struct DesiredQueue {
     pub role: QueueRole,
     /// Whether other queues use this one as their dead-letter queue.
     pub is_dead_letter_target: bool,
+    /// Services that send to the queue.
+    pub producers: BTreeSet<String>,
+    /// Services that receive from the queue.
+    pub consumers: BTreeSet<String>,
     pub attributes: QueueAttributes,
     pub tags: BTreeMap<String, String>,
 }
@@ -232,6 +256,19 @@ pub fn partition(region: &str) -> &'static str {
     } else {
         "aws"
     }
+}
+
+/// Returns the ARN of a customer-managed IAM policy; `path` starts and ends with `/`.
+pub fn policy_arn(region: &str, account_id: &str, path: &str, name: &str) -> String {
+    format!(
+        "arn:{}:iam::{account_id}:policy{path}{name}",
+        partition(region)
+    )
+}
+
+/// Returns the ARN of an IAM role.
+pub fn role_arn(region: &str, account_id: &str, role: &str) -> String {
+    format!("arn:{}:iam::{account_id}:role/{role}", partition(region))
 }
 
 /// Returns the ARN of a queue.

@@ -35,6 +35,7 @@
 //! ```
 
 mod canonical;
+pub mod generate;
 mod text;
 
 #[cfg(test)]

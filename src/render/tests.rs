@@ -7,13 +7,12 @@ project: shop
 queues:
   orders:
     visibility_timeout: 60s
-    access_policy:
-      Version: '2012-10-17'
-      Statement:
-        - Effect: Allow
-          Principal: {AWS: '111122223333'}
-          Action: sqs:SendMessage
-          Resource: '*'
+    enforce_tls: false
+    grants:
+      - Effect: Allow
+        Principal: {AWS: '111122223333'}
+        Action: sqs:SendMessage
+        Resource: '*'
     tags:
       team: trips
 ";

@@ -5,6 +5,7 @@
 //! naming the file, the YAML path and, where known, the line and column. This module is the only
 //! one that parses YAML, so replacing serde_yaml with a maintained fork touches nothing else.
 
+mod access;
 mod duration;
 mod positions;
 mod raw;

@@ -13,9 +13,12 @@ use crate::model::{DeduplicationScope, ThroughputLimit};
 
 /// The top level of `queues.yaml`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(expecting = "a mapping with project, tags, defaults and queues")]
+#[serde(expecting = "a mapping with project, services, tags, defaults and queues")]
 pub struct RawSpec {
     pub project: Option<String>,
+    /// Services that produce to and consume from the queues, by name.
+    #[serde(default)]
+    pub services: indexmap::IndexMap<String, Option<RawService>>,
     /// Tags added to every queue.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -41,6 +44,11 @@ pub struct RawEnvironment {
     pub emulator_credentials: bool,
     /// KMS key for `sse-kms` queues that name no key of their own.
     pub kms_key: Option<String>,
+    /// The IAM role each service runs as in this environment, by service name.
+    #[serde(default)]
+    pub services: indexmap::IndexMap<String, String>,
+    /// The IAM role that handles dead-letter queues in this environment.
+    pub operators_role: Option<String>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     pub defaults: Option<serde_yaml::Value>,
@@ -64,9 +72,23 @@ pub struct RawQueue {
     pub visibility_timeout: Option<Seconds>,
     pub encryption: Option<RawEncryption>,
     pub dead_letter: Option<RawDeadLetter>,
-    pub access_policy: Option<serde_json::Value>,
+    /// Services that send to the queue.
+    pub producers: Option<Vec<String>>,
+    /// Services that receive from the queue.
+    pub consumers: Option<Vec<String>>,
+    /// Whether the access policy denies requests without TLS; on unless set to false.
+    pub enforce_tls: Option<bool>,
+    /// Access policy statements added after the TLS statement, in IAM JSON form.
+    pub grants: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// One entry under `services:`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping with an optional description")]
+pub struct RawService {
+    pub description: Option<String>,
 }
 
 /// `encryption:`; the shorthand `encryption: sse-sqs` is rewritten to `{type: sse-sqs}` before
@@ -148,7 +170,7 @@ mod tests {
     #[test]
     fn introspects_queue_fields() {
         let fields = fields_of::<RawQueue>();
-        assert_eq!(fields.len(), 14);
+        assert_eq!(fields.len(), 17);
         assert!(fields.contains(&"visibility_timeout"));
         assert!(fields.contains(&"dead_letter"));
     }

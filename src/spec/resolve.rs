@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
+use super::access::iam_path;
 use super::duration::Seconds;
 use super::positions::YamlPath;
 use super::raw::{
@@ -20,8 +21,8 @@ use crate::model::{
     QueueAttributes, QueueRole, RedriveAllowPolicy, RedrivePolicy, ThroughputLimit, defaults,
 };
 
-const SPEC_FILE: usize = 0;
-const ENVIRONMENT_FILE: usize = 1;
+pub(super) const SPEC_FILE: usize = 0;
+pub(super) const ENVIRONMENT_FILE: usize = 1;
 
 const MAX_QUEUE_NAME_LENGTH: usize = 80;
 const DEAD_LETTER_SUFFIX: &str = "-dlq";
@@ -36,8 +37,8 @@ const MAX_RECEIVE_COUNT_RANGE: (i64, i64) = (1, 1_000);
 const DATA_KEY_REUSE_RANGE: (u64, u64) = (60, 86_400);
 
 /// SQS limits on a queue access policy.
-const MAX_POLICY_BYTES: usize = 8_192;
-const MAX_POLICY_STATEMENTS: usize = 20;
+pub(super) const MAX_POLICY_BYTES: usize = 8_192;
+pub(super) const MAX_POLICY_STATEMENTS: usize = 20;
 /// `byQueue` redrive-allow policies list at most this many source queues.
 const MAX_REDRIVE_SOURCES: usize = 10;
 /// Tag limits from the SQS developer guide.
@@ -75,11 +76,15 @@ pub(super) fn resolve(
     // both kinds of error.
     let mut common_tags = spec.tags.clone();
     common_tags.extend(overlay.tags.clone());
-    let queues = checker.build_queues(&settings, &parsed, &common_tags);
+    let services: Vec<&str> = spec.services.keys().map(String::as_str).collect();
+    checker.check_services(&spec);
+    let queues = checker.build_queues(&settings, &parsed, &common_tags, &services);
+    let service_policies = checker.service_policies(&settings, &spec, &overlay, &queues);
     if !settings_valid {
         return (None, checker.diagnostics);
     }
 
+    let iam_path = iam_path(&settings);
     let desired = DesiredState {
         project: settings.project,
         environment: settings.environment,
@@ -88,35 +93,37 @@ pub(super) fn resolve(
         account_id: settings.account_id,
         connection: settings.connection,
         queues,
+        iam_path,
+        service_policies,
     };
     (Some(desired), checker.diagnostics)
 }
 
 /// Environment-wide settings after validation.
-struct Settings {
-    project: String,
-    environment: String,
-    prefix: String,
-    region: String,
-    account_id: String,
-    connection: Connection,
-    kms_key: Option<String>,
+pub(super) struct Settings {
+    pub(super) project: String,
+    pub(super) environment: String,
+    pub(super) prefix: String,
+    pub(super) region: String,
+    pub(super) account_id: String,
+    pub(super) connection: Connection,
+    pub(super) kms_key: Option<String>,
 }
 
 /// A queue after merging, with its typed settings when they parsed.
-struct ParsedQueue {
-    key: String,
-    merged: MergedQueue,
-    raw: Option<RawQueue>,
+pub(super) struct ParsedQueue {
+    pub(super) key: String,
+    pub(super) merged: MergedQueue,
+    pub(super) raw: Option<RawQueue>,
 }
 
-struct Checker<'a> {
-    files: &'a [SourceFile],
-    diagnostics: Vec<Diagnostic>,
+pub(super) struct Checker<'a> {
+    pub(super) files: &'a [SourceFile],
+    pub(super) diagnostics: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
-    fn report(
+    pub(super) fn report(
         &mut self,
         severity: Severity,
         origin: &Origin,
@@ -139,22 +146,27 @@ impl Checker<'_> {
         }
     }
 
-    fn error(&mut self, file: usize, path: YamlPath, message: impl Into<String>) {
+    pub(super) fn error(&mut self, file: usize, path: YamlPath, message: impl Into<String>) {
         self.report(Severity::Error, &Origin { file, path }, false, message);
     }
 
-    fn key_error(&mut self, file: usize, path: YamlPath, message: impl Into<String>) {
+    pub(super) fn key_error(&mut self, file: usize, path: YamlPath, message: impl Into<String>) {
         self.report(Severity::Error, &Origin { file, path }, true, message);
     }
 
-    fn queue_error(&mut self, queue: &ParsedQueue, relative: &[&str], message: impl Into<String>) {
+    pub(super) fn queue_error(
+        &mut self,
+        queue: &ParsedQueue,
+        relative: &[&str],
+        message: impl Into<String>,
+    ) {
         let origin = queue
             .merged
             .origin(&YamlPath::keys(relative.iter().copied()));
         self.report(Severity::Error, &origin, false, message);
     }
 
-    fn queue_warning(
+    pub(super) fn queue_warning(
         &mut self,
         queue: &ParsedQueue,
         relative: &[&str],
@@ -438,6 +450,7 @@ impl Checker<'_> {
         settings: &Settings,
         parsed: &[ParsedQueue],
         common_tags: &BTreeMap<String, String>,
+        services: &[&str],
     ) -> Vec<DesiredQueue> {
         let mut queues: Vec<DesiredQueue> = Vec::new();
         // Source queue key and dead-letter target key, for the redrive links made at the end.
@@ -451,7 +464,11 @@ impl Checker<'_> {
             let name = format!("{}{}", settings.prefix, queue.key);
             self.check_name(queue, &name, fifo, false);
 
-            let attributes = self.queue_attributes(queue, raw, fifo, settings);
+            let arn = model::queue_arn(&settings.region, &settings.account_id, &name);
+            let mut attributes = self.queue_attributes(queue, raw, fifo, settings);
+            attributes.policy = self.queue_access_policy(queue, raw, &arn);
+            self.check_unencrypted(queue, raw);
+            let (producers, consumers) = self.queue_services(queue, raw, services);
             let mut tags = common_tags.clone();
             tags.extend(raw.tags.clone());
             for (key, value) in &raw.tags {
@@ -469,10 +486,12 @@ impl Checker<'_> {
             let source_index = queues.len();
             queues.push(DesiredQueue {
                 key: queue.key.clone(),
-                arn: model::queue_arn(&settings.region, &settings.account_id, &name),
+                arn,
                 name,
                 role: QueueRole::Declared,
                 is_dead_letter_target: false,
+                producers,
+                consumers,
                 attributes,
                 tags,
             });
@@ -607,7 +626,6 @@ impl Checker<'_> {
 
         let encryption = self.encryption(queue, raw.encryption.as_ref(), settings);
         let fifo_attributes = self.fifo_attributes(queue, raw, fifo);
-        let policy = self.access_policy(queue, raw.access_policy.as_ref());
 
         QueueAttributes {
             delay_seconds: delay,
@@ -619,7 +637,8 @@ impl Checker<'_> {
             fifo: fifo_attributes,
             redrive_policy: None,
             redrive_allow_policy: None,
-            policy,
+            // Composed once the queue's ARN is known.
+            policy: None,
         }
     }
 
@@ -772,38 +791,6 @@ impl Checker<'_> {
         })
     }
 
-    fn access_policy(
-        &mut self,
-        queue: &ParsedQueue,
-        raw: Option<&serde_json::Value>,
-    ) -> Option<serde_json::Value> {
-        let document = raw?;
-        if let Err(error) = crate::policy::canonical(document) {
-            self.queue_error(
-                queue,
-                &["access_policy"],
-                format!("invalid access_policy: {error}"),
-            );
-            return None;
-        }
-        let bytes = crate::policy::to_compact(document).len();
-        if bytes > MAX_POLICY_BYTES {
-            self.queue_error(
-                queue,
-                &["access_policy"],
-                format!("access_policy is {bytes} bytes; SQS allows at most {MAX_POLICY_BYTES}"),
-            );
-        }
-        let statements = match document.get("Statement") {
-            Some(serde_json::Value::Array(statements)) => statements.len(),
-            _ => 1,
-        };
-        if statements > MAX_POLICY_STATEMENTS {
-            self.queue_error(queue, &["access_policy", "Statement"], format!("access_policy has {statements} statements; SQS allows at most {MAX_POLICY_STATEMENTS}"));
-        }
-        Some(document.clone())
-    }
-
     fn max_receive_count(
         &mut self,
         queue: &ParsedQueue,
@@ -923,14 +910,24 @@ impl Checker<'_> {
             defaults::VISIBILITY_TIMEOUT,
         );
 
+        let arn = model::queue_arn(&settings.region, &settings.account_id, &name);
+        let enforce_tls = queue
+            .raw
+            .as_ref()
+            .and_then(|raw| raw.enforce_tls)
+            .unwrap_or(true);
+        let policy = crate::policy::generate::queue_policy(&arn, enforce_tls, &[]);
+
         DesiredQueue {
             key,
-            arn: model::queue_arn(&settings.region, &settings.account_id, &name),
+            arn,
             name,
             role: QueueRole::DeadLetter {
                 source: queue.key.clone(),
             },
             is_dead_letter_target: true,
+            producers: BTreeSet::new(),
+            consumers: BTreeSet::new(),
             attributes: QueueAttributes {
                 delay_seconds: defaults::DELAY_SECONDS,
                 maximum_message_size: source.attributes.maximum_message_size,
@@ -941,7 +938,7 @@ impl Checker<'_> {
                 fifo: source.attributes.fifo.clone(),
                 redrive_policy: None,
                 redrive_allow_policy: None,
-                policy: None,
+                policy,
             },
             tags: source.tags.clone(),
         }
@@ -1134,7 +1131,7 @@ fn unknown_key_message(key: &str, valid: &[&str]) -> String {
 }
 
 /// Returns the candidate nearest to `input` by edit distance, if it is near enough to be a typo.
-fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(super) fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (input.chars().count() / 3).max(2);
     candidates
         .iter()
