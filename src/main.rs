@@ -14,14 +14,21 @@ use sqsform::render::Style;
 use sqsform::spec::{SpecError, SpecPaths};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Exit code 2 means "changes present", so usage errors exit 1 like every other error.
+            let _ = error.print();
+            let code = if error.use_stderr() { 1 } else { 0 };
+            return ExitCode::from(code);
+        }
+    };
     init_logging(
         cli.verbose,
-        !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+        colour_allowed(cli.no_color) && std::io::stderr().is_terminal(),
     );
 
-    let colour =
-        !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let colour = colour_allowed(cli.no_color) && std::io::stdout().is_terminal();
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
     let mut context = Context {
@@ -46,6 +53,10 @@ fn main() -> ExitCode {
     match result {
         Ok(Status::Success) => ExitCode::SUCCESS,
         Ok(Status::Changes) => ExitCode::from(2),
+        // A reader that stops early, as in `sqsform outputs | head`, is not an error.
+        Err(CommandError::Io(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             report(error);
             ExitCode::from(1)
@@ -65,6 +76,14 @@ async fn run(context: &mut Context<'_>, command: Command) -> Result<Status, Comm
         Command::Drift { target, format } => commands::drift(context, &target, format).await,
         Command::Outputs { target, format } => commands::outputs(context, &target, format).await,
     }
+}
+
+/// Checks the colour switches: `--no-color`, a non-empty `NO_COLOR` (no-color.org) and
+/// `TERM=dumb` turn colour off.
+fn colour_allowed(no_color_flag: bool) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let dumb_terminal = std::env::var_os("TERM").is_some_and(|value| value == "dumb");
+    !no_color_flag && !no_color && !dumb_terminal
 }
 
 /// Prints an error and its causes once, on stderr.

@@ -14,7 +14,8 @@
 //! state, an apply that stopped halfway is finished by the next one with no duplicate queue.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
@@ -37,6 +38,8 @@ pub struct ApplyOptions {
     pub deleted_recently_timeout: Duration,
     /// First delay between those retries; it doubles up to 16 times this value.
     pub deleted_recently_backoff: Duration,
+    /// Set to stop before the next step, for example on Ctrl-C.
+    pub stop: Arc<AtomicBool>,
 }
 
 impl Default for ApplyOptions {
@@ -45,6 +48,7 @@ impl Default for ApplyOptions {
             parallelism: 16,
             deleted_recently_timeout: Duration::from_secs(90),
             deleted_recently_backoff: Duration::from_secs(2),
+            stop: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -56,19 +60,41 @@ pub enum ApplyError {
     #[error("apply refused: {}", .blocked.join("; "))]
     Blocked { blocked: Vec<String> },
     /// Some steps failed; steps of later phases did not run.
-    #[error("apply failed for {} queue(s): {}", .failures.len(), describe_failures(.failures))]
+    #[error("apply failed for {} queue(s) after {} completed step(s): {}; run apply again once the cause is fixed", .failures.len(), .completed.len(), describe_failures(.failures))]
     Failed {
         failures: Vec<StepFailure>,
         completed: Vec<CompletedStep>,
     },
+    /// A stop was requested (Ctrl-C); steps already started finished, no new ones began.
+    #[error("apply stopped on request after {} completed step(s); run apply again to finish", .completed.len())]
+    Interrupted { completed: Vec<CompletedStep> },
 }
 
 fn describe_failures(failures: &[StepFailure]) -> String {
     failures
         .iter()
-        .map(|failure| format!("{} ({})", failure.queue, failure.operation))
+        .map(|failure| {
+            format!(
+                "{} {}: {}",
+                failure.operation,
+                failure.queue,
+                error_chain(&failure.error)
+            )
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("; ")
+}
+
+/// Returns an error and its sources as one line, `outer: inner: innermost`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// One failed step.
@@ -118,33 +144,35 @@ pub struct QueueSteps {
 }
 
 /// Returns the phases of steps that carry out `plan`, empty phases left out.
+///
+/// Creates and updates run in order of redrive depth: a queue whose new redrive policy points
+/// at a queue created in the same plan waits for it, and dead-letter queues go before sources
+/// of the same depth. Redrive-allow and access policies follow, then deletes of sources, then
+/// deletes of dead-letter queues.
 pub fn schedule(plan: &Plan) -> Vec<Vec<QueueSteps>> {
-    let mut dead_letter = Vec::new();
-    let mut sources = Vec::new();
+    let depths = redrive_depths(plan);
+    let mut early: BTreeMap<usize, Vec<QueueSteps>> = BTreeMap::new();
     let mut late = Vec::new();
     let mut deletes = Vec::new();
     let mut dead_letter_deletes = Vec::new();
 
     for change in plan.changes() {
-        let early_phase = if change.dead_letter_target {
-            &mut dead_letter
-        } else {
-            &mut sources
-        };
+        let depth = depths.get(change.name.as_str()).copied().unwrap_or(0);
+        let order = depth * 2 + usize::from(!change.dead_letter_target);
         match change.action {
             Action::Create | Action::Replace => {
-                let (early, late_attributes) = split_late(&change.attributes, true);
+                let (early_attributes, late_attributes) = split_late(&change.attributes, true);
                 let tags = change
                     .tags
                     .set
                     .iter()
                     .map(|(key, value)| (key.clone(), value.after.clone()))
                     .collect();
-                early_phase.push(QueueSteps {
+                early.entry(order).or_default().push(QueueSteps {
                     queue: change.name.clone(),
                     url: None,
                     steps: vec![Step::Create {
-                        attributes: early,
+                        attributes: early_attributes,
                         tags,
                     }],
                 });
@@ -171,10 +199,12 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<QueueSteps>> {
                 }
             }
             Action::Update | Action::Adopt => {
-                let (early, late_attributes) = split_late(&change.attributes, false);
+                let (early_attributes, late_attributes) = split_late(&change.attributes, false);
                 let mut steps = Vec::new();
-                if !early.is_empty() {
-                    steps.push(Step::SetAttributes { attributes: early });
+                if !early_attributes.is_empty() {
+                    steps.push(Step::SetAttributes {
+                        attributes: early_attributes,
+                    });
                 }
                 if !change.tags.set.is_empty() {
                     let tags = change
@@ -191,7 +221,7 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<QueueSteps>> {
                     });
                 }
                 if !steps.is_empty() {
-                    early_phase.push(QueueSteps {
+                    early.entry(order).or_default().push(QueueSteps {
                         queue: change.name.clone(),
                         url: change.url.clone(),
                         steps,
@@ -223,10 +253,53 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<QueueSteps>> {
         }
     }
 
-    [dead_letter, sources, late, deletes, dead_letter_deletes]
-        .into_iter()
+    early
+        .into_values()
+        .chain([late, deletes, dead_letter_deletes])
         .filter(|phase| !phase.is_empty())
         .collect()
+}
+
+/// Returns, for each queue whose planned RedrivePolicy names a queue that the plan creates,
+/// how many such links lead from it; the spec rejects cycles, and a cycle stops the count.
+fn redrive_depths(plan: &Plan) -> BTreeMap<&str, usize> {
+    let created: std::collections::BTreeSet<&str> = plan
+        .changes()
+        .filter(|change| matches!(change.action, Action::Create | Action::Replace))
+        .map(|change| change.name.as_str())
+        .collect();
+    let targets: BTreeMap<&str, String> = plan
+        .changes()
+        .filter_map(|change| {
+            let redrive = change
+                .attributes
+                .iter()
+                .find(|attribute| attribute.name == "RedrivePolicy")?;
+            let document: serde_json::Value =
+                serde_json::from_str(redrive.after.as_deref()?).ok()?;
+            let arn = document.get("deadLetterTargetArn")?.as_str()?;
+            let target = arn.rsplit(':').next()?.to_string();
+            Some((change.name.as_str(), target))
+        })
+        .collect();
+
+    let mut depths = BTreeMap::new();
+    for name in targets.keys() {
+        let mut depth = 0;
+        let mut current = *name;
+        while let Some(target) = targets
+            .get(current)
+            .filter(|target| created.contains(target.as_str()))
+        {
+            depth += 1;
+            if depth > targets.len() {
+                break;
+            }
+            current = target.as_str();
+        }
+        depths.insert(*name, depth);
+    }
+    depths
 }
 
 /// Splits attribute changes into those sent early and those sent in the policy phase. On a
@@ -263,6 +336,9 @@ pub async fn apply<C: Cloud>(
     let completed: Mutex<Vec<CompletedStep>> = Mutex::new(Vec::new());
 
     for (number, phase) in schedule(plan).into_iter().enumerate() {
+        if options.stop.load(Ordering::SeqCst) {
+            break;
+        }
         tracing::debug!(
             phase = number + 1,
             queues = phase.len(),
@@ -284,9 +360,13 @@ pub async fn apply<C: Cloud>(
             });
         }
     }
-    Ok(completed
+    let completed = completed
         .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()))
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if options.stop.load(Ordering::SeqCst) {
+        return Err(ApplyError::Interrupted { completed });
+    }
+    Ok(completed)
 }
 
 async fn run_queue_steps<C: Cloud>(
@@ -300,6 +380,10 @@ async fn run_queue_steps<C: Cloud>(
     let mut url = url.or_else(|| lock(urls).get(&queue).cloned());
 
     for step in steps {
+        if options.stop.load(Ordering::SeqCst) {
+            // Interrupted runs report through the phase loop; later steps simply do not start.
+            return Ok(());
+        }
         let operation = step.operation();
         let span = tracing::info_span!("apply", resource = %queue, action = operation);
         let result = async {
@@ -345,7 +429,7 @@ async fn run_queue_steps<C: Cloud>(
                 operation,
             }),
             Err(error) => {
-                tracing::warn!(queue = %queue, operation, error = %error, "apply step failed");
+                tracing::warn!(queue = %queue, operation, error = %error_chain(&error), "apply step failed");
                 return Err(StepFailure {
                     queue,
                     operation,

@@ -334,3 +334,88 @@ async fn messages_block_delete_without_data_loss_flag() {
         .expect("apply");
     assert!(cloud.stored_attributes("shop-test-old").is_none());
 }
+
+const CHAIN_SPEC: &str = "\
+project: shop
+queues:
+  orders:
+    dead_letter: {queue: retries, max_receive_count: 3}
+  retries:
+    dead_letter: {queue: parked, max_receive_count: 5}
+  parked: {}
+";
+
+#[tokio::test]
+async fn schedule_orders_dead_letter_chain() {
+    let cloud = MemoryCloud::new("123456789012");
+    let plan = plan_against(&cloud, &desired(CHAIN_SPEC)).await;
+
+    let phases = phase_queues(&schedule(&plan));
+
+    assert_eq!(
+        phases,
+        vec![
+            vec!["shop-test-parked".to_string()],
+            vec!["shop-test-retries".to_string()],
+            vec!["shop-test-orders".to_string()],
+            vec![
+                "shop-test-parked".to_string(),
+                "shop-test-retries".to_string()
+            ],
+        ]
+    );
+    apply(
+        &cloud,
+        &plan,
+        SafetyFlags::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .expect("apply");
+    assert!(
+        !plan_against(&cloud, &desired(CHAIN_SPEC))
+            .await
+            .has_changes()
+    );
+}
+
+#[tokio::test]
+async fn stop_request_prevents_new_steps() {
+    let cloud = MemoryCloud::new("123456789012");
+    let plan = plan_against(&cloud, &desired(SPEC)).await;
+    let options = ApplyOptions::default();
+    options
+        .stop
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+
+    let error = apply(&cloud, &plan, SafetyFlags::default(), &options)
+        .await
+        .expect_err("stopped");
+
+    assert_eq!(
+        error.to_string(),
+        "apply stopped on request after 0 completed step(s); run apply again to finish"
+    );
+    assert_eq!(cloud.api_calls().get("sqs:CreateQueue"), 0);
+}
+
+#[tokio::test]
+async fn failure_message_names_cause() {
+    let cloud = MemoryCloud::new("123456789012");
+    let plan = plan_against(&cloud, &desired("project: shop\nqueues:\n  orders: {}\n")).await;
+    cloud.inject("CreateQueue", InjectedFailure::Throttled, 1);
+
+    let error = apply(
+        &cloud,
+        &plan,
+        SafetyFlags::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .expect_err("fails");
+
+    assert_eq!(
+        error.to_string(),
+        "apply failed for 1 queue(s) after 0 completed step(s): CreateQueue shop-test-orders: sqs:CreateQueue was throttled by AWS after retries: injected throttling; run apply again once the cause is fixed"
+    );
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
+use aws_sdk_iam::types::{EntityType, PolicyScopeType, Tag};
 use aws_sdk_sqs::config::{
     Credentials, Intercept, Region, RuntimeComponents, SharedCredentialsProvider,
 };
@@ -14,13 +15,21 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use super::{Attributes, CallCounter, Cloud, CloudError, Tags, queue_name_from_url};
+use super::{
+    Attributes, CallCounter, Cloud, CloudError, ManagedPolicy, PolicyVersion, Tags,
+    queue_name_from_url,
+};
 use crate::model::Connection;
 
 /// Attempts per request, the first included, before a throttled or transient failure is final.
 const MAX_ATTEMPTS: u32 = 5;
 /// The largest page ListQueues returns.
 const LIST_PAGE_SIZE: i32 = 1_000;
+/// The page size of the IAM listings (MaxItems). IAM allows up to 1,000.
+const IAM_PAGE_SIZE: i32 = 100;
+/// The description of every policy sqsform creates. IAM cannot change a description later.
+const POLICY_DESCRIPTION: &str =
+    "Managed by sqsform. Change it in the sqsform spec, because sqsform overwrites other edits.";
 /// Error codes AWS uses for throttling, in the JSON and query protocols.
 const THROTTLING_CODES: &[&str] = &[
     "RequestThrottled",
@@ -34,6 +43,7 @@ const THROTTLING_CODES: &[&str] = &[
 pub struct AwsCloud {
     sqs: aws_sdk_sqs::Client,
     sts: aws_sdk_sts::Client,
+    iam: aws_sdk_iam::Client,
     calls: Arc<CallCounter>,
 }
 
@@ -73,6 +83,9 @@ pub fn effective_endpoint(connection: &Connection) -> Option<String> {
 impl AwsCloud {
     /// Builds the clients from the standard credential chain (environment, profiles, web
     /// identity), then assumes `role_arn` when the environment names one.
+    ///
+    /// Every client uses the endpoint override when there is one. Without it, IAM requests go
+    /// to the global IAM endpoint of the region's partition, which the SDK resolves.
     ///
     /// Errors when emulator credentials are requested but the effective endpoint is not on
     /// loopback, so dummy credentials never reach a real AWS endpoint.
@@ -127,9 +140,15 @@ impl AwsCloud {
                 calls: calls.clone(),
             })
             .build();
+        let iam_config = aws_sdk_iam::config::Builder::from(&config)
+            .interceptor(CountRequests {
+                calls: calls.clone(),
+            })
+            .build();
         Ok(AwsCloud {
             sqs: aws_sdk_sqs::Client::from_conf(sqs_config),
             sts: aws_sdk_sts::Client::from_conf(sts_config),
+            iam: aws_sdk_iam::Client::from_conf(iam_config),
             calls,
         })
     }
@@ -163,6 +182,96 @@ fn not_found(url: &str) -> CloudError {
     CloudError::QueueNotFound {
         queue: queue_name_from_url(url).to_string(),
     }
+}
+
+/// Returns an error for a response that lacks a field the IAM API always sends.
+fn missing_field(operation: &'static str, field: &str) -> CloudError {
+    CloudError::Api {
+        operation,
+        source: format!("the response has no {field}").into(),
+    }
+}
+
+/// Returns the marker of the next page of an IAM listing, or `None` after the last page.
+///
+/// Errors when IAM reports a truncated listing without a marker, because the listing would
+/// otherwise end early without a sign.
+fn next_marker(
+    operation: &'static str,
+    is_truncated: bool,
+    marker: Option<String>,
+) -> Result<Option<String>, CloudError> {
+    match marker {
+        _ if !is_truncated => Ok(None),
+        Some(marker) if !marker.is_empty() => Ok(Some(marker)),
+        _ => Err(missing_field(operation, "Marker for a truncated listing")),
+    }
+}
+
+/// Returns IAM's message of a service error, for the variants that keep it.
+fn iam_message(error: &impl ProvideErrorMetadata) -> String {
+    error
+        .message()
+        .unwrap_or("IAM returned no message")
+        .to_string()
+}
+
+/// Maps a NoSuchEntity error of AttachRolePolicy or DetachRolePolicy to `policy_missing` when
+/// IAM's message names the policy ARN, and otherwise to a missing role.
+///
+/// NOTE: the modelled error does not say which entity is missing, so this reads the message.
+/// For a missing policy, AttachRolePolicy on AWS returns "Policy <ARN> does not exist or is not
+/// attachable." and a missing role's message names only the role. moto 5.2.5 also names the
+/// ARN when DetachRolePolicy finds the policy not attached, but AWS's text for that case is
+/// unchecked.
+fn missing_role_or(
+    message: &str,
+    role: &str,
+    policy_arn: &str,
+    policy_missing: CloudError,
+) -> CloudError {
+    if message.contains(policy_arn) {
+        policy_missing
+    } else {
+        CloudError::IamNotFound {
+            kind: "role",
+            name: role.to_string(),
+        }
+    }
+}
+
+/// Converts a policy of a ListPolicies page.
+fn managed_policy(policy: aws_sdk_iam::types::Policy) -> Result<ManagedPolicy, CloudError> {
+    const OPERATION: &str = "iam:ListPolicies";
+    Ok(ManagedPolicy {
+        arn: policy
+            .arn
+            .ok_or_else(|| missing_field(OPERATION, "Arn of a policy"))?,
+        name: policy
+            .policy_name
+            .ok_or_else(|| missing_field(OPERATION, "PolicyName of a policy"))?,
+        path: policy
+            .path
+            .ok_or_else(|| missing_field(OPERATION, "Path of a policy"))?,
+        default_version_id: policy
+            .default_version_id
+            .ok_or_else(|| missing_field(OPERATION, "DefaultVersionId of a policy"))?,
+    })
+}
+
+/// Converts a version of a ListPolicyVersions page.
+fn policy_version(version: aws_sdk_iam::types::PolicyVersion) -> Result<PolicyVersion, CloudError> {
+    const OPERATION: &str = "iam:ListPolicyVersions";
+    Ok(PolicyVersion {
+        version_id: version
+            .version_id
+            .ok_or_else(|| missing_field(OPERATION, "VersionId of a version"))?,
+        is_default: version.is_default_version,
+        created_epoch_seconds: version
+            .create_date
+            .ok_or_else(|| missing_field(OPERATION, "CreateDate of a version"))?
+            .secs(),
+    })
 }
 
 impl Cloud for AwsCloud {
@@ -347,51 +456,483 @@ impl Cloud for AwsCloud {
         }
     }
 
-    async fn list_policies(&self, _path_prefix: &str) -> Result<Vec<super::ManagedPolicy>, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn list_policies(&self, path_prefix: &str) -> Result<Vec<ManagedPolicy>, CloudError> {
+        let mut policies = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let output = self
+                .iam
+                .list_policies()
+                .scope(PolicyScopeType::Local)
+                .path_prefix(path_prefix)
+                .max_items(IAM_PAGE_SIZE)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|error| api_error("iam:ListPolicies", error))?;
+            for policy in output.policies.unwrap_or_default() {
+                policies.push(managed_policy(policy)?);
+            }
+            marker = next_marker("iam:ListPolicies", output.is_truncated, output.marker)?;
+            if marker.is_none() {
+                return Ok(policies);
+            }
+        }
     }
 
-    async fn get_policy_document(&self, _policy_arn: &str, _version_id: &str) -> Result<String, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn get_policy_document(
+        &self,
+        policy_arn: &str,
+        version_id: &str,
+    ) -> Result<String, CloudError> {
+        let result = self
+            .iam
+            .get_policy_version()
+            .policy_arn(policy_arn)
+            .version_id(version_id)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .policy_version
+                .and_then(|version| version.document)
+                .ok_or_else(|| missing_field("iam:GetPolicyVersion", "PolicyVersion.Document")),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                Err(CloudError::IamNotFound {
+                    kind: "policy version",
+                    name: format!("{version_id} of {policy_arn}"),
+                })
+            }
+            Err(error) => Err(api_error("iam:GetPolicyVersion", error)),
+        }
     }
 
-    async fn list_policy_roles(&self, _policy_arn: &str) -> Result<Vec<String>, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn list_policy_roles(&self, policy_arn: &str) -> Result<Vec<String>, CloudError> {
+        let mut roles = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let result = self
+                .iam
+                .list_entities_for_policy()
+                .policy_arn(policy_arn)
+                .entity_filter(EntityType::Role)
+                .max_items(IAM_PAGE_SIZE)
+                .set_marker(marker.take())
+                .send()
+                .await;
+            let output = match result {
+                Ok(output) => output,
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_entity_exception()) =>
+                {
+                    return Err(CloudError::IamNotFound {
+                        kind: "policy",
+                        name: policy_arn.to_string(),
+                    });
+                }
+                Err(error) => return Err(api_error("iam:ListEntitiesForPolicy", error)),
+            };
+            for role in output.policy_roles.unwrap_or_default() {
+                let name = role.role_name.ok_or_else(|| {
+                    missing_field("iam:ListEntitiesForPolicy", "RoleName of a role")
+                })?;
+                roles.push(name);
+            }
+            marker = next_marker(
+                "iam:ListEntitiesForPolicy",
+                output.is_truncated,
+                output.marker,
+            )?;
+            if marker.is_none() {
+                return Ok(roles);
+            }
+        }
     }
 
-    async fn list_policy_versions(&self, _policy_arn: &str) -> Result<Vec<super::PolicyVersion>, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn list_policy_versions(
+        &self,
+        policy_arn: &str,
+    ) -> Result<Vec<PolicyVersion>, CloudError> {
+        let mut versions = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let result = self
+                .iam
+                .list_policy_versions()
+                .policy_arn(policy_arn)
+                .max_items(IAM_PAGE_SIZE)
+                .set_marker(marker.take())
+                .send()
+                .await;
+            let output = match result {
+                Ok(output) => output,
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_no_such_entity_exception()) =>
+                {
+                    return Err(CloudError::IamNotFound {
+                        kind: "policy",
+                        name: policy_arn.to_string(),
+                    });
+                }
+                Err(error) => return Err(api_error("iam:ListPolicyVersions", error)),
+            };
+            for version in output.versions.unwrap_or_default() {
+                versions.push(policy_version(version)?);
+            }
+            marker = next_marker("iam:ListPolicyVersions", output.is_truncated, output.marker)?;
+            if marker.is_none() {
+                return Ok(versions);
+            }
+        }
     }
 
-    async fn role_exists(&self, _role: &str) -> Result<bool, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn role_exists(&self, role: &str) -> Result<bool, CloudError> {
+        match self.iam.get_role().role_name(role).send().await {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(api_error("iam:GetRole", error)),
+        }
     }
 
-    async fn create_policy(&self, _name: &str, _path: &str, _document: &str, _tags: &Tags) -> Result<String, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn create_policy(
+        &self,
+        name: &str,
+        path: &str,
+        document: &str,
+        tags: &Tags,
+    ) -> Result<String, CloudError> {
+        let mut request = self
+            .iam
+            .create_policy()
+            .policy_name(name)
+            .path(path)
+            .policy_document(document)
+            .description(POLICY_DESCRIPTION);
+        for (key, value) in tags {
+            let tag = Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|error| CloudError::Api {
+                    operation: "iam:CreatePolicy",
+                    source: Box::new(error),
+                })?;
+            request = request.tags(tag);
+        }
+
+        match request.send().await {
+            Ok(output) => output
+                .policy
+                .and_then(|policy| policy.arn)
+                .ok_or_else(|| missing_field("iam:CreatePolicy", "Policy.Arn")),
+            Err(error) => {
+                if let Some(service_error) = error.as_service_error() {
+                    if service_error.is_malformed_policy_document_exception() {
+                        return Err(CloudError::MalformedPolicy {
+                            policy: name.to_string(),
+                            message: iam_message(service_error),
+                        });
+                    }
+                    if service_error.is_limit_exceeded_exception() {
+                        return Err(CloudError::IamLimitExceeded {
+                            policy: name.to_string(),
+                            message: iam_message(service_error),
+                        });
+                    }
+                }
+                Err(api_error("iam:CreatePolicy", error))
+            }
+        }
     }
 
-    async fn create_policy_version(&self, _policy_arn: &str, _document: &str) -> Result<String, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn create_policy_version(
+        &self,
+        policy_arn: &str,
+        document: &str,
+    ) -> Result<String, CloudError> {
+        let result = self
+            .iam
+            .create_policy_version()
+            .policy_arn(policy_arn)
+            .policy_document(document)
+            .set_as_default(true)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .policy_version
+                .and_then(|version| version.version_id)
+                .ok_or_else(|| missing_field("iam:CreatePolicyVersion", "PolicyVersion.VersionId")),
+            Err(error) => {
+                if let Some(service_error) = error.as_service_error() {
+                    if service_error.is_no_such_entity_exception() {
+                        return Err(CloudError::IamNotFound {
+                            kind: "policy",
+                            name: policy_arn.to_string(),
+                        });
+                    }
+                    if service_error.is_malformed_policy_document_exception() {
+                        return Err(CloudError::MalformedPolicy {
+                            policy: policy_arn.to_string(),
+                            message: iam_message(service_error),
+                        });
+                    }
+                    if service_error.is_limit_exceeded_exception() {
+                        return Err(CloudError::IamLimitExceeded {
+                            policy: policy_arn.to_string(),
+                            message: iam_message(service_error),
+                        });
+                    }
+                }
+                Err(api_error("iam:CreatePolicyVersion", error))
+            }
+        }
     }
 
-    async fn delete_policy_version(&self, _policy_arn: &str, _version_id: &str) -> Result<(), CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn delete_policy_version(
+        &self,
+        policy_arn: &str,
+        version_id: &str,
+    ) -> Result<(), CloudError> {
+        let result = self
+            .iam
+            .delete_policy_version()
+            .policy_arn(policy_arn)
+            .version_id(version_id)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                if let Some(service_error) = error.as_service_error() {
+                    if service_error.is_no_such_entity_exception() {
+                        return Err(CloudError::IamNotFound {
+                            kind: "policy version",
+                            name: format!("{version_id} of {policy_arn}"),
+                        });
+                    }
+                    if service_error.is_limit_exceeded_exception() {
+                        return Err(CloudError::IamLimitExceeded {
+                            policy: policy_arn.to_string(),
+                            message: iam_message(service_error),
+                        });
+                    }
+                }
+                // DeleteConflict, for the default version, stays an Api error.
+                Err(api_error("iam:DeletePolicyVersion", error))
+            }
+        }
     }
 
-    async fn attach_role_policy(&self, _role: &str, _policy_arn: &str) -> Result<(), CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn attach_role_policy(&self, role: &str, policy_arn: &str) -> Result<(), CloudError> {
+        let result = self
+            .iam
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                if let Some(service_error) = error.as_service_error() {
+                    if service_error.is_no_such_entity_exception() {
+                        let policy_missing = CloudError::IamNotFound {
+                            kind: "policy",
+                            name: policy_arn.to_string(),
+                        };
+                        let message = iam_message(service_error);
+                        return Err(missing_role_or(&message, role, policy_arn, policy_missing));
+                    }
+                    if service_error.is_limit_exceeded_exception() {
+                        return Err(CloudError::IamLimitExceeded {
+                            policy: policy_arn.to_string(),
+                            message: iam_message(service_error),
+                        });
+                    }
+                }
+                Err(api_error("iam:AttachRolePolicy", error))
+            }
+        }
     }
 
-    async fn detach_role_policy(&self, _role: &str, _policy_arn: &str) -> Result<(), CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn detach_role_policy(&self, role: &str, policy_arn: &str) -> Result<(), CloudError> {
+        let result = self
+            .iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                if let Some(service_error) = error.as_service_error() {
+                    // IAM returns NoSuchEntity also when the policy exists but is not
+                    // attached to the role.
+                    if service_error.is_no_such_entity_exception() {
+                        let attachment_missing = CloudError::IamNotFound {
+                            kind: "policy attachment",
+                            name: format!("{policy_arn} on role {role}"),
+                        };
+                        let message = iam_message(service_error);
+                        return Err(missing_role_or(
+                            &message,
+                            role,
+                            policy_arn,
+                            attachment_missing,
+                        ));
+                    }
+                    if service_error.is_limit_exceeded_exception() {
+                        return Err(CloudError::IamLimitExceeded {
+                            policy: policy_arn.to_string(),
+                            message: iam_message(service_error),
+                        });
+                    }
+                }
+                Err(api_error("iam:DetachRolePolicy", error))
+            }
+        }
     }
 
-    async fn delete_policy(&self, _policy_arn: &str) -> Result<(), CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn delete_policy(&self, policy_arn: &str) -> Result<(), CloudError> {
+        match self.iam.delete_policy().policy_arn(policy_arn).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                if let Some(service_error) = error.as_service_error() {
+                    if service_error.is_no_such_entity_exception() {
+                        return Err(CloudError::IamNotFound {
+                            kind: "policy",
+                            name: policy_arn.to_string(),
+                        });
+                    }
+                    if service_error.is_limit_exceeded_exception() {
+                        return Err(CloudError::IamLimitExceeded {
+                            policy: policy_arn.to_string(),
+                            message: iam_message(service_error),
+                        });
+                    }
+                }
+                // DeleteConflict, for attachments or non-default versions, stays an Api error.
+                Err(api_error("iam:DeletePolicy", error))
+            }
+        }
     }
 
     fn api_calls(&self) -> super::ApiCalls {
         self.calls.snapshot()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_iam::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn iam_resolves_global_endpoint_per_partition() {
+        let resolver = DefaultResolver::new();
+        let cases = [
+            ("us-east-1", "https://iam.amazonaws.com"),
+            ("eu-west-1", "https://iam.amazonaws.com"),
+            ("ap-south-1", "https://iam.amazonaws.com"),
+            ("cn-north-1", "https://iam.cn-north-1.amazonaws.com.cn"),
+        ];
+        for (region, expected) in cases {
+            let params = Params::builder()
+                .region(region)
+                .use_fips(false)
+                .use_dual_stack(false)
+                .build()
+                .unwrap();
+            let endpoint = resolver.resolve_endpoint(&params).await.unwrap();
+            assert_eq!(endpoint.url(), expected, "{region}");
+        }
+    }
+
+    #[test]
+    fn next_marker_ends_untruncated_listing() {
+        let marker = next_marker("iam:ListPolicies", false, Some("page-2".to_string()));
+        assert_eq!(marker.unwrap(), None);
+    }
+
+    #[test]
+    fn next_marker_follows_truncated_listing() {
+        let marker = next_marker("iam:ListPolicies", true, Some("page-2".to_string()));
+        assert_eq!(marker.unwrap().as_deref(), Some("page-2"));
+    }
+
+    #[test]
+    fn truncated_listing_without_marker_fails() {
+        for marker in [None, Some(String::new())] {
+            let result = next_marker("iam:ListPolicies", true, marker);
+            assert!(
+                matches!(
+                    result,
+                    Err(CloudError::Api {
+                        operation: "iam:ListPolicies",
+                        ..
+                    })
+                ),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_entity_is_policy_when_message_names_arn() {
+        let arn = "arn:aws:iam::123456789012:policy/sqsform/orders-producer";
+        let policy_missing = CloudError::IamNotFound {
+            kind: "policy",
+            name: arn.to_string(),
+        };
+
+        let error = missing_role_or(
+            &format!("Policy {arn} does not exist or is not attachable."),
+            "orders-service",
+            arn,
+            policy_missing,
+        );
+
+        assert!(
+            matches!(error, CloudError::IamNotFound { kind: "policy", ref name } if name == arn),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn missing_entity_is_role_otherwise() {
+        let arn = "arn:aws:iam::123456789012:policy/sqsform/orders-producer";
+        let policy_missing = CloudError::IamNotFound {
+            kind: "policy",
+            name: arn.to_string(),
+        };
+
+        let error = missing_role_or(
+            "The role with name orders-service cannot be found.",
+            "orders-service",
+            arn,
+            policy_missing,
+        );
+
+        assert!(
+            matches!(error, CloudError::IamNotFound { kind: "role", ref name } if name == "orders-service"),
+            "{error:?}"
+        );
     }
 }

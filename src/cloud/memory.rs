@@ -2,22 +2,72 @@
 //!
 //! It follows the SQS behaviour sqsform depends on: GetQueueAttributes fills in defaults, an
 //! empty string removes a policy or KMS key, a KMS key turns SSE-SQS off, and CreateQueue of an
-//! existing name succeeds only when the given attributes match. Failures can be injected per
-//! operation. It never replaces the emulator in integration tests.
+//! existing name succeeds only when the given attributes match.
+//!
+//! It also follows the IAM behaviour sqsform depends on. Managed policies are keyed by ARN,
+//! and their names are unique in the account regardless of path and case. A policy has at most
+//! five versions `v1`, `v2`, …, one of them the default, and GetPolicyVersion returns documents
+//! URL-encoded. Deleting the default version, or a policy that is attached or has other
+//! versions, fails with DeleteConflict. Tests add roles with [`MemoryCloud::seed_role`].
+//!
+//! Failures can be injected per operation. It never replaces the emulator in integration tests.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 
-use super::{ApiCalls, Attributes, CallCounter, Cloud, CloudError, Tags, queue_name_from_url};
+use super::{
+    ApiCalls, Attributes, CallCounter, Cloud, CloudError, ManagedPolicy, PolicyVersion, Tags,
+    queue_name_from_url,
+};
 use crate::model::defaults;
 
 const ENDPOINT: &str = "https://sqs.memory.invalid";
+/// The number of versions IAM keeps of one managed policy.
+const MAX_POLICY_VERSIONS: usize = 5;
+/// The maximum size of a managed policy document, in characters other than whitespace.
+const MAX_POLICY_SIZE: usize = 6_144;
+/// The maximum length of an IAM path.
+const MAX_PATH_LENGTH: usize = 512;
+/// The creation time of the first policy version. Each later version is one second newer, so
+/// the oldest version is never ambiguous.
+const FIRST_VERSION_EPOCH_SECONDS: i64 = 1_700_000_000;
 
 /// A failure to return from the next call of one operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InjectedFailure {
     QueueDeletedRecently,
     Throttled,
+    /// IAM's MalformedPolicyDocument error.
+    MalformedPolicy,
+}
+
+#[derive(Clone, Debug)]
+struct StoredPolicyVersion {
+    document: String,
+    created_epoch_seconds: i64,
+}
+
+#[derive(Clone, Debug)]
+struct StoredPolicy {
+    name: String,
+    path: String,
+    tags: Tags,
+    /// Versions by number: `v3` is stored under 3.
+    versions: BTreeMap<u32, StoredPolicyVersion>,
+    default_version: u32,
+    /// IAM never reuses a version number, even after its version is deleted.
+    next_version: u32,
+    attached_roles: BTreeSet<String>,
+}
+
+/// The IAM part of the fake's state.
+#[derive(Debug, Default)]
+struct IamState {
+    /// Managed policies by ARN.
+    policies: BTreeMap<String, StoredPolicy>,
+    roles: BTreeSet<String>,
+    /// Versions created so far, which sets the creation time of the next one.
+    versions_created: i64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -31,6 +81,7 @@ struct StoredQueue {
 pub struct MemoryCloud {
     account_id: String,
     queues: Mutex<BTreeMap<String, StoredQueue>>,
+    iam: Mutex<IamState>,
     failures: Mutex<BTreeMap<&'static str, VecDeque<InjectedFailure>>>,
     calls: CallCounter,
 }
@@ -41,12 +92,14 @@ impl MemoryCloud {
         MemoryCloud {
             account_id: account_id.to_string(),
             queues: Mutex::new(BTreeMap::new()),
+            iam: Mutex::new(IamState::default()),
             failures: Mutex::new(BTreeMap::new()),
             calls: CallCounter::default(),
         }
     }
 
-    /// Makes the next `times` calls of `operation` (such as `CreateQueue`) fail with `failure`.
+    /// Makes the next `times` calls of `operation` (such as `CreateQueue` or
+    /// `CreatePolicyVersion`) fail with `failure`.
     pub fn inject(&self, operation: &'static str, failure: InjectedFailure, times: usize) {
         let mut failures = self
             .failures
@@ -90,15 +143,47 @@ impl MemoryCloud {
         self.lock().insert(name.to_string(), stored);
     }
 
+    /// Adds an IAM role out of band, without counting a call.
+    pub fn seed_role(&self, name: &str) {
+        self.lock_iam().roles.insert(name.to_string());
+    }
+
+    /// Returns the tags a managed policy was created with, for assertions.
+    pub fn stored_policy_tags(&self, policy_arn: &str) -> Option<Tags> {
+        self.lock_iam()
+            .policies
+            .get(policy_arn)
+            .map(|policy| policy.tags.clone())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, StoredQueue>> {
         self.queues
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts a call and returns the injected failure for it, if any.
+    fn lock_iam(&self) -> std::sync::MutexGuard<'_, IamState> {
+        self.iam
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts an SQS call and returns the injected failure for it, if any.
     fn begin(&self, operation: &'static str) -> Result<(), InjectedFailure> {
-        self.calls.record("sqs", operation);
+        self.begin_call("sqs", operation)
+    }
+
+    /// Counts an IAM call, `operation` being `iam:<Operation>`, and returns the injected
+    /// failure for it as a [`CloudError`], if any. `name` is the policy or role that an
+    /// injected error names.
+    fn begin_iam(&self, operation: &'static str, name: &str) -> Result<(), CloudError> {
+        let bare_operation = operation.strip_prefix("iam:").unwrap_or(operation);
+        self.begin_call("iam", bare_operation)
+            .map_err(|failure| Self::fail(operation, failure, name))
+    }
+
+    fn begin_call(&self, service: &str, operation: &'static str) -> Result<(), InjectedFailure> {
+        self.calls.record(service, operation);
         let mut failures = self
             .failures
             .lock()
@@ -118,7 +203,15 @@ impl MemoryCloud {
                 operation,
                 source: "injected throttling".into(),
             },
+            InjectedFailure::MalformedPolicy => CloudError::MalformedPolicy {
+                policy: name.to_string(),
+                message: "injected MalformedPolicyDocument".to_string(),
+            },
         }
+    }
+
+    fn policy_arn(&self, path: &str, name: &str) -> String {
+        format!("arn:aws:iam::{}:policy{path}{name}", self.account_id)
     }
 
     fn arn_of(&self, name: &str) -> String {
@@ -214,6 +307,146 @@ fn reported_attributes(stored: &Attributes, arn: String) -> Attributes {
     }
     reported.extend(stored.clone());
     reported
+}
+
+impl IamState {
+    fn policy(&self, policy_arn: &str) -> Result<&StoredPolicy, CloudError> {
+        self.policies
+            .get(policy_arn)
+            .ok_or_else(|| policy_not_found(policy_arn))
+    }
+
+    fn policy_mut(&mut self, policy_arn: &str) -> Result<&mut StoredPolicy, CloudError> {
+        self.policies
+            .get_mut(policy_arn)
+            .ok_or_else(|| policy_not_found(policy_arn))
+    }
+
+    fn require_role(&self, role: &str) -> Result<(), CloudError> {
+        if self.roles.contains(role) {
+            Ok(())
+        } else {
+            Err(CloudError::IamNotFound {
+                kind: "role",
+                name: role.to_string(),
+            })
+        }
+    }
+
+    /// Returns a new version of `document`, one second newer than the previous version.
+    fn new_version(&mut self, document: &str) -> StoredPolicyVersion {
+        let created_epoch_seconds = FIRST_VERSION_EPOCH_SECONDS + self.versions_created;
+        self.versions_created += 1;
+        StoredPolicyVersion {
+            document: document.to_string(),
+            created_epoch_seconds,
+        }
+    }
+}
+
+fn policy_not_found(policy_arn: &str) -> CloudError {
+    CloudError::IamNotFound {
+        kind: "policy",
+        name: policy_arn.to_string(),
+    }
+}
+
+/// Returns IAM's DeleteConflict error, which the SDK boundary reports as [`CloudError::Api`].
+fn delete_conflict(operation: &'static str, message: String) -> CloudError {
+    CloudError::Api {
+        operation,
+        source: format!("DeleteConflict: {message}").into(),
+    }
+}
+
+/// Returns IAM's ValidationError for an invalid request parameter.
+fn validation_error(operation: &'static str, message: String) -> CloudError {
+    CloudError::Api {
+        operation,
+        source: format!("ValidationError: {message}").into(),
+    }
+}
+
+/// Checks an IAM path: `/` alone, or ASCII characters from `!` through DEL (0x21 to 0x7F) that
+/// start and end with `/`, at most 512 characters.
+fn validate_path(operation: &'static str, path: &str) -> Result<(), CloudError> {
+    let printable = path.bytes().all(|byte| (0x21..=0x7F).contains(&byte));
+    let valid = path == "/"
+        || (path.len() >= 2
+            && path.len() <= MAX_PATH_LENGTH
+            && path.starts_with('/')
+            && path.ends_with('/')
+            && printable);
+    if valid {
+        Ok(())
+    } else {
+        Err(validation_error(
+            operation,
+            format!(
+                "invalid path {path:?}: expected / or ASCII characters from ! through DEL that start and end with /, at most {MAX_PATH_LENGTH} characters"
+            ),
+        ))
+    }
+}
+
+/// Checks a managed policy document as IAM does for the parts sqsform can get wrong: JSON
+/// object with a `Statement`, no `Principal` or `NotPrincipal` (identity policies have none),
+/// and at most 6,144 characters other than whitespace.
+fn validate_document(policy: &str, document: &str) -> Result<(), CloudError> {
+    let malformed = |message: &str| CloudError::MalformedPolicy {
+        policy: policy.to_string(),
+        message: message.to_string(),
+    };
+
+    let size = document
+        .chars()
+        .filter(|character| !character.is_whitespace())
+        .count();
+    if size > MAX_POLICY_SIZE {
+        return Err(CloudError::IamLimitExceeded {
+            policy: policy.to_string(),
+            message: format!("Cannot exceed quota for PolicySize: {MAX_POLICY_SIZE}"),
+        });
+    }
+
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str(document) else {
+        return Err(malformed("Syntax errors in policy."));
+    };
+    let statements = match object.get("Statement") {
+        Some(serde_json::Value::Array(statements)) => statements.iter().collect::<Vec<_>>(),
+        Some(statement @ serde_json::Value::Object(_)) => vec![statement],
+        _ => return Err(malformed("Syntax errors in policy.")),
+    };
+    let names_principal = statements.iter().any(|statement| {
+        statement.get("Principal").is_some() || statement.get("NotPrincipal").is_some()
+    });
+    if names_principal {
+        return Err(malformed("Policy document should not specify a principal."));
+    }
+    Ok(())
+}
+
+/// Percent-encodes every byte outside the URL-safe set, as IAM encodes the documents it
+/// returns.
+fn url_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+fn version_id(number: u32) -> String {
+    format!("v{number}")
+}
+
+/// Returns the number of a version id such as `v3`.
+fn version_number(version_id: &str) -> Option<u32> {
+    version_id.strip_prefix('v')?.parse().ok()
 }
 
 impl Cloud for MemoryCloud {
@@ -320,51 +553,644 @@ impl Cloud for MemoryCloud {
         }
     }
 
-    async fn list_policies(&self, _path_prefix: &str) -> Result<Vec<super::ManagedPolicy>, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn list_policies(&self, path_prefix: &str) -> Result<Vec<ManagedPolicy>, CloudError> {
+        self.begin_iam("iam:ListPolicies", path_prefix)?;
+
+        let state = self.lock_iam();
+        let policies = state
+            .policies
+            .iter()
+            .filter(|(_, policy)| policy.path.starts_with(path_prefix))
+            .map(|(arn, policy)| ManagedPolicy {
+                arn: arn.clone(),
+                name: policy.name.clone(),
+                path: policy.path.clone(),
+                default_version_id: version_id(policy.default_version),
+            })
+            .collect();
+        Ok(policies)
     }
 
-    async fn get_policy_document(&self, _policy_arn: &str, _version_id: &str) -> Result<String, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn get_policy_document(
+        &self,
+        policy_arn: &str,
+        version_id: &str,
+    ) -> Result<String, CloudError> {
+        self.begin_iam("iam:GetPolicyVersion", policy_arn)?;
+
+        let state = self.lock_iam();
+        let policy = state.policy(policy_arn)?;
+        let version = version_number(version_id)
+            .and_then(|number| policy.versions.get(&number))
+            .ok_or_else(|| CloudError::IamNotFound {
+                kind: "policy version",
+                name: format!("{version_id} of {policy_arn}"),
+            })?;
+        Ok(url_encode(&version.document))
     }
 
-    async fn list_policy_roles(&self, _policy_arn: &str) -> Result<Vec<String>, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn list_policy_roles(&self, policy_arn: &str) -> Result<Vec<String>, CloudError> {
+        self.begin_iam("iam:ListEntitiesForPolicy", policy_arn)?;
+
+        let state = self.lock_iam();
+        let policy = state.policy(policy_arn)?;
+        Ok(policy.attached_roles.iter().cloned().collect())
     }
 
-    async fn list_policy_versions(&self, _policy_arn: &str) -> Result<Vec<super::PolicyVersion>, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn list_policy_versions(
+        &self,
+        policy_arn: &str,
+    ) -> Result<Vec<PolicyVersion>, CloudError> {
+        self.begin_iam("iam:ListPolicyVersions", policy_arn)?;
+
+        let state = self.lock_iam();
+        let policy = state.policy(policy_arn)?;
+        let versions = policy
+            .versions
+            .iter()
+            .map(|(number, version)| PolicyVersion {
+                version_id: version_id(*number),
+                is_default: *number == policy.default_version,
+                created_epoch_seconds: version.created_epoch_seconds,
+            })
+            .collect();
+        Ok(versions)
     }
 
-    async fn role_exists(&self, _role: &str) -> Result<bool, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn role_exists(&self, role: &str) -> Result<bool, CloudError> {
+        self.begin_iam("iam:GetRole", role)?;
+        Ok(self.lock_iam().roles.contains(role))
     }
 
-    async fn create_policy(&self, _name: &str, _path: &str, _document: &str, _tags: &Tags) -> Result<String, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn create_policy(
+        &self,
+        name: &str,
+        path: &str,
+        document: &str,
+        tags: &Tags,
+    ) -> Result<String, CloudError> {
+        const OPERATION: &str = "iam:CreatePolicy";
+        self.begin_iam(OPERATION, name)?;
+
+        validate_path(OPERATION, path)?;
+        validate_document(name, document)?;
+        let arn = self.policy_arn(path, name);
+        let mut state = self.lock_iam();
+        // IAM names are unique in the account, whatever the path, and not case-sensitive.
+        let name_in_use = state
+            .policies
+            .values()
+            .any(|policy| policy.name.eq_ignore_ascii_case(name));
+        if name_in_use {
+            return Err(CloudError::Api {
+                operation: OPERATION,
+                source: format!(
+                    "EntityAlreadyExists: a policy called {name} already exists, and IAM policy names are unique regardless of path and case"
+                )
+                .into(),
+            });
+        }
+
+        let first_version = state.new_version(document);
+        let policy = StoredPolicy {
+            name: name.to_string(),
+            path: path.to_string(),
+            tags: tags.clone(),
+            versions: BTreeMap::from([(1, first_version)]),
+            default_version: 1,
+            next_version: 2,
+            attached_roles: BTreeSet::new(),
+        };
+        state.policies.insert(arn.clone(), policy);
+        Ok(arn)
     }
 
-    async fn create_policy_version(&self, _policy_arn: &str, _document: &str) -> Result<String, CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn create_policy_version(
+        &self,
+        policy_arn: &str,
+        document: &str,
+    ) -> Result<String, CloudError> {
+        self.begin_iam("iam:CreatePolicyVersion", policy_arn)?;
+
+        let mut state = self.lock_iam();
+        let version_count = state.policy(policy_arn)?.versions.len();
+        validate_document(policy_arn, document)?;
+        if version_count >= MAX_POLICY_VERSIONS {
+            return Err(CloudError::IamLimitExceeded {
+                policy: policy_arn.to_string(),
+                message: format!(
+                    "A managed policy can have up to {MAX_POLICY_VERSIONS} versions. Before you create a new version, you must delete an existing version."
+                ),
+            });
+        }
+
+        let version = state.new_version(document);
+        let policy = state.policy_mut(policy_arn)?;
+        let number = policy.next_version;
+        policy.next_version += 1;
+        policy.versions.insert(number, version);
+        policy.default_version = number;
+        Ok(version_id(number))
     }
 
-    async fn delete_policy_version(&self, _policy_arn: &str, _version_id: &str) -> Result<(), CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn delete_policy_version(
+        &self,
+        policy_arn: &str,
+        version_id: &str,
+    ) -> Result<(), CloudError> {
+        const OPERATION: &str = "iam:DeletePolicyVersion";
+        self.begin_iam(OPERATION, policy_arn)?;
+
+        let mut state = self.lock_iam();
+        let policy = state.policy_mut(policy_arn)?;
+        let number = version_number(version_id)
+            .filter(|number| policy.versions.contains_key(number))
+            .ok_or_else(|| CloudError::IamNotFound {
+                kind: "policy version",
+                name: format!("{version_id} of {policy_arn}"),
+            })?;
+        if number == policy.default_version {
+            return Err(delete_conflict(
+                OPERATION,
+                format!(
+                    "cannot delete {version_id} of {policy_arn}, because it is the default version"
+                ),
+            ));
+        }
+
+        policy.versions.remove(&number);
+        Ok(())
     }
 
-    async fn attach_role_policy(&self, _role: &str, _policy_arn: &str) -> Result<(), CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn attach_role_policy(&self, role: &str, policy_arn: &str) -> Result<(), CloudError> {
+        self.begin_iam("iam:AttachRolePolicy", policy_arn)?;
+
+        let mut state = self.lock_iam();
+        state.require_role(role)?;
+        // Attaching a policy that is already attached succeeds and changes nothing, as in IAM.
+        state
+            .policy_mut(policy_arn)?
+            .attached_roles
+            .insert(role.to_string());
+        Ok(())
     }
 
-    async fn detach_role_policy(&self, _role: &str, _policy_arn: &str) -> Result<(), CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn detach_role_policy(&self, role: &str, policy_arn: &str) -> Result<(), CloudError> {
+        self.begin_iam("iam:DetachRolePolicy", policy_arn)?;
+
+        let mut state = self.lock_iam();
+        state.require_role(role)?;
+        let policy = state.policy_mut(policy_arn)?;
+        if !policy.attached_roles.remove(role) {
+            return Err(CloudError::IamNotFound {
+                kind: "policy attachment",
+                name: format!("{policy_arn} on role {role}"),
+            });
+        }
+        Ok(())
     }
 
-    async fn delete_policy(&self, _policy_arn: &str) -> Result<(), CloudError> {
-        unimplemented!("IAM boundary under construction")
+    async fn delete_policy(&self, policy_arn: &str) -> Result<(), CloudError> {
+        const OPERATION: &str = "iam:DeletePolicy";
+        self.begin_iam(OPERATION, policy_arn)?;
+
+        let mut state = self.lock_iam();
+        let policy = state.policy(policy_arn)?;
+        if !policy.attached_roles.is_empty() {
+            let roles: Vec<&str> = policy.attached_roles.iter().map(String::as_str).collect();
+            return Err(delete_conflict(
+                OPERATION,
+                format!(
+                    "cannot delete {policy_arn}, because it is attached to the roles {}. Detach it first.",
+                    roles.join(", ")
+                ),
+            ));
+        }
+        let other_versions: Vec<String> = policy
+            .versions
+            .keys()
+            .filter(|number| **number != policy.default_version)
+            .map(|number| version_id(*number))
+            .collect();
+        if !other_versions.is_empty() {
+            return Err(delete_conflict(
+                OPERATION,
+                format!(
+                    "cannot delete {policy_arn}, because it has the non-default versions {}. Delete them first. The default version is deleted with the policy.",
+                    other_versions.join(", ")
+                ),
+            ));
+        }
+
+        state.policies.remove(policy_arn);
+        Ok(())
     }
 
     fn api_calls(&self) -> ApiCalls {
         self.calls.snapshot()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCOUNT: &str = "123456789012";
+    const PATH: &str = "/sqsform/test/";
+    const DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:orders"}]}"#;
+
+    async fn cloud_with_policy() -> (MemoryCloud, String) {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud
+            .create_policy("orders-producer", PATH, DOCUMENT, &Tags::new())
+            .await
+            .expect("create policy");
+        (cloud, arn)
+    }
+
+    #[tokio::test]
+    async fn policy_arn_joins_path_and_name() {
+        let (_, arn) = cloud_with_policy().await;
+        assert_eq!(
+            arn,
+            "arn:aws:iam::123456789012:policy/sqsform/test/orders-producer"
+        );
+    }
+
+    #[tokio::test]
+    async fn sixth_version_exceeds_limit() {
+        let (cloud, arn) = cloud_with_policy().await;
+        for expected in ["v2", "v3", "v4", "v5"] {
+            let version = cloud.create_policy_version(&arn, DOCUMENT).await;
+            assert_eq!(version.expect("version under the limit"), expected);
+        }
+
+        let sixth = cloud.create_policy_version(&arn, DOCUMENT).await;
+
+        assert!(
+            matches!(sixth, Err(CloudError::IamLimitExceeded { ref policy, .. }) if *policy == arn),
+            "{sixth:?}"
+        );
+        assert_eq!(cloud.list_policy_versions(&arn).await.unwrap().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn version_ids_are_not_reused() {
+        let (cloud, arn) = cloud_with_policy().await;
+        cloud.create_policy_version(&arn, DOCUMENT).await.unwrap();
+
+        cloud.delete_policy_version(&arn, "v1").await.unwrap();
+        let next = cloud.create_policy_version(&arn, DOCUMENT).await.unwrap();
+
+        assert_eq!(next, "v3");
+        let versions = cloud.list_policy_versions(&arn).await.unwrap();
+        let ids: Vec<&str> = versions
+            .iter()
+            .map(|version| version.version_id.as_str())
+            .collect();
+        assert_eq!(ids, ["v2", "v3"]);
+        assert!(versions[1].is_default);
+        assert!(versions[0].created_epoch_seconds < versions[1].created_epoch_seconds);
+    }
+
+    #[tokio::test]
+    async fn default_version_delete_conflicts() {
+        let (cloud, arn) = cloud_with_policy().await;
+
+        let result = cloud.delete_policy_version(&arn, "v1").await;
+
+        let Err(CloudError::Api { operation, source }) = result else {
+            panic!("expected a DeleteConflict Api error, got {result:?}");
+        };
+        assert_eq!(operation, "iam:DeletePolicyVersion");
+        assert!(source.to_string().starts_with("DeleteConflict"), "{source}");
+    }
+
+    #[tokio::test]
+    async fn missing_version_is_not_found() {
+        let (cloud, arn) = cloud_with_policy().await;
+
+        let result = cloud.delete_policy_version(&arn, "v7").await;
+
+        assert!(
+            matches!(
+                result,
+                Err(CloudError::IamNotFound {
+                    kind: "policy version",
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn attached_policy_delete_conflicts() {
+        let (cloud, arn) = cloud_with_policy().await;
+        cloud.seed_role("orders-service");
+        cloud
+            .attach_role_policy("orders-service", &arn)
+            .await
+            .unwrap();
+
+        let result = cloud.delete_policy(&arn).await;
+
+        let Err(CloudError::Api { operation, source }) = result else {
+            panic!("expected a DeleteConflict Api error, got {result:?}");
+        };
+        assert_eq!(operation, "iam:DeletePolicy");
+        assert!(source.to_string().contains("orders-service"), "{source}");
+        assert_eq!(cloud.list_policies(PATH).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn policy_with_other_versions_delete_conflicts() {
+        let (cloud, arn) = cloud_with_policy().await;
+        cloud.create_policy_version(&arn, DOCUMENT).await.unwrap();
+
+        let result = cloud.delete_policy(&arn).await;
+
+        let Err(CloudError::Api { source, .. }) = result else {
+            panic!("expected a DeleteConflict Api error, got {result:?}");
+        };
+        assert!(source.to_string().contains("v1"), "{source}");
+    }
+
+    #[tokio::test]
+    async fn detached_policy_deletes_after_versions() {
+        let (cloud, arn) = cloud_with_policy().await;
+        cloud.seed_role("orders-service");
+        cloud
+            .attach_role_policy("orders-service", &arn)
+            .await
+            .unwrap();
+        cloud.create_policy_version(&arn, DOCUMENT).await.unwrap();
+
+        cloud
+            .detach_role_policy("orders-service", &arn)
+            .await
+            .unwrap();
+        cloud.delete_policy_version(&arn, "v1").await.unwrap();
+        cloud.delete_policy(&arn).await.unwrap();
+
+        assert_eq!(cloud.list_policies(PATH).await.unwrap(), []);
+    }
+
+    #[tokio::test]
+    async fn attach_to_missing_role_is_not_found() {
+        let (cloud, arn) = cloud_with_policy().await;
+
+        let result = cloud.attach_role_policy("no-such-role", &arn).await;
+
+        let Err(CloudError::IamNotFound { kind, name }) = result else {
+            panic!("expected IamNotFound, got {result:?}");
+        };
+        assert_eq!(kind, "role");
+        assert_eq!(name, "no-such-role");
+        assert_eq!(
+            cloud.list_policy_roles(&arn).await.unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[tokio::test]
+    async fn attach_missing_policy_is_not_found() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        cloud.seed_role("orders-service");
+
+        let result = cloud
+            .attach_role_policy("orders-service", "arn:aws:iam::123456789012:policy/missing")
+            .await;
+
+        assert!(
+            matches!(result, Err(CloudError::IamNotFound { kind: "policy", .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn attach_twice_lists_role_once() {
+        let (cloud, arn) = cloud_with_policy().await;
+        cloud.seed_role("orders-service");
+
+        cloud
+            .attach_role_policy("orders-service", &arn)
+            .await
+            .unwrap();
+        cloud
+            .attach_role_policy("orders-service", &arn)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            cloud.list_policy_roles(&arn).await.unwrap(),
+            ["orders-service"]
+        );
+    }
+
+    #[tokio::test]
+    async fn detach_unattached_policy_is_not_found() {
+        let (cloud, arn) = cloud_with_policy().await;
+        cloud.seed_role("orders-service");
+
+        let result = cloud.detach_role_policy("orders-service", &arn).await;
+
+        assert!(
+            matches!(
+                result,
+                Err(CloudError::IamNotFound {
+                    kind: "policy attachment",
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn role_exists_after_seeding() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        cloud.seed_role("orders-service");
+
+        assert!(cloud.role_exists("orders-service").await.unwrap());
+        assert!(!cloud.role_exists("payments-service").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn list_policies_filters_by_path_prefix() {
+        let (cloud, arn) = cloud_with_policy().await;
+        cloud
+            .create_policy("other", "/elsewhere/", DOCUMENT, &Tags::new())
+            .await
+            .unwrap();
+
+        let listed = cloud.list_policies("/sqsform/").await.unwrap();
+
+        assert_eq!(
+            listed,
+            [ManagedPolicy {
+                arn,
+                name: "orders-producer".to_string(),
+                path: PATH.to_string(),
+                default_version_id: "v1".to_string(),
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn document_is_url_encoded() {
+        let (cloud, arn) = cloud_with_policy().await;
+
+        let returned = cloud.get_policy_document(&arn, "v1").await.unwrap();
+
+        assert!(returned.starts_with("%7B%22Version%22%3A"), "{returned}");
+        let parsed = crate::policy::parse(&returned).unwrap();
+        let original: serde_json::Value = serde_json::from_str(DOCUMENT).unwrap();
+        assert_eq!(parsed, original);
+    }
+
+    #[tokio::test]
+    async fn duplicate_policy_name_is_rejected() {
+        let (cloud, _) = cloud_with_policy().await;
+
+        let result = cloud
+            .create_policy("Orders-Producer", "/elsewhere/", DOCUMENT, &Tags::new())
+            .await;
+
+        let Err(CloudError::Api { source, .. }) = result else {
+            panic!("expected an EntityAlreadyExists Api error, got {result:?}");
+        };
+        assert!(
+            source.to_string().starts_with("EntityAlreadyExists"),
+            "{source}"
+        );
+    }
+
+    #[tokio::test]
+    async fn invalid_path_is_rejected() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        for path in ["sqsform", "/sqsform", "sqsform/", "/with space/"] {
+            let result = cloud
+                .create_policy("orders-producer", path, DOCUMENT, &Tags::new())
+                .await;
+            assert!(
+                matches!(result, Err(CloudError::Api { .. })),
+                "{path}: {result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn document_with_principal_is_malformed() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let document = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"*"}}"#;
+
+        let result = cloud
+            .create_policy("orders-producer", PATH, document, &Tags::new())
+            .await;
+
+        assert!(
+            matches!(result, Err(CloudError::MalformedPolicy { ref policy, .. }) if policy == "orders-producer"),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn document_without_statement_is_malformed() {
+        let (cloud, arn) = cloud_with_policy().await;
+
+        let result = cloud
+            .create_policy_version(&arn, r#"{"Version":"2012-10-17"}"#)
+            .await;
+
+        assert!(
+            matches!(result, Err(CloudError::MalformedPolicy { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_document_exceeds_limit() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let resources: Vec<String> = (0..200)
+            .map(|index| format!("\"arn:aws:sqs:us-east-1:123456789012:queue-{index}\""))
+            .collect();
+        let document = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sqs:SendMessage","Resource":[{}]}}]}}"#,
+            resources.join(",")
+        );
+
+        let result = cloud
+            .create_policy("orders-producer", PATH, &document, &Tags::new())
+            .await;
+
+        assert!(
+            matches!(result, Err(CloudError::IamLimitExceeded { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn injected_malformed_policy_fails_once() {
+        let (cloud, arn) = cloud_with_policy().await;
+        cloud.inject("CreatePolicyVersion", InjectedFailure::MalformedPolicy, 1);
+
+        let first = cloud.create_policy_version(&arn, DOCUMENT).await;
+        let second = cloud.create_policy_version(&arn, DOCUMENT).await;
+
+        assert!(
+            matches!(first, Err(CloudError::MalformedPolicy { ref policy, .. }) if *policy == arn),
+            "{first:?}"
+        );
+        assert_eq!(second.unwrap(), "v2");
+    }
+
+    #[tokio::test]
+    async fn injected_throttling_names_iam_operation() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        cloud.inject("ListPolicies", InjectedFailure::Throttled, 1);
+
+        let result = cloud.list_policies("/").await;
+
+        assert!(
+            matches!(
+                result,
+                Err(CloudError::Throttled {
+                    operation: "iam:ListPolicies",
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn iam_calls_are_counted_by_operation() {
+        let (cloud, arn) = cloud_with_policy().await;
+        let before = cloud.api_calls();
+
+        cloud.list_policies(PATH).await.unwrap();
+        cloud.get_policy_document(&arn, "v1").await.unwrap();
+        cloud.list_policy_roles(&arn).await.unwrap();
+
+        let calls = cloud.api_calls().since(&before);
+        assert_eq!(calls.total, 3);
+        assert_eq!(calls.get("iam:ListPolicies"), 1);
+        assert_eq!(calls.get("iam:GetPolicyVersion"), 1);
+        assert_eq!(calls.get("iam:ListEntitiesForPolicy"), 1);
+        assert_eq!(before.get("iam:CreatePolicy"), 1);
+    }
+
+    #[tokio::test]
+    async fn created_policy_keeps_tags() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let tags = Tags::from([("sqsform:managed".to_string(), "true".to_string())]);
+
+        let arn = cloud
+            .create_policy("orders-producer", PATH, DOCUMENT, &tags)
+            .await
+            .unwrap();
+
+        assert_eq!(cloud.stored_policy_tags(&arn), Some(tags));
     }
 }

@@ -184,7 +184,10 @@ pub trait Cloud: Send + Sync {
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
 
     /// Deletes a managed policy that has no attachments and no non-default versions.
-    fn delete_policy(&self, policy_arn: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+    fn delete_policy(
+        &self,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
 
     /// Returns the requests sent so far, by operation.
     fn api_calls(&self) -> ApiCalls;

@@ -11,6 +11,9 @@ use crate::model::DesiredState;
 use crate::plan::{SafetyFlags, blocked_changes};
 use crate::render;
 
+/// Queues listed by name when AWS does not show every change; the rest are counted.
+const MAX_LISTED_PENDING: usize = 10;
+
 /// Delay between the reads that check that AWS shows every applied change.
 const CONVERGENCE_POLL: Duration = Duration::from_secs(2);
 
@@ -27,6 +30,9 @@ pub async fn apply(
 
     render::plan_text(context.stdout, &plan, context.style)?;
     if !plan.has_changes() {
+        if context.verbose {
+            print_api_calls(context.stderr, &cloud.api_calls())?;
+        }
         return Ok(Status::Success);
     }
 
@@ -48,10 +54,13 @@ pub async fn apply(
         parallelism,
         ..ApplyOptions::default()
     };
-    let completed = engine::apply(&cloud, &plan, safety, &options).await?;
+    let interrupt = tokio::spawn(stop_on_interrupt(options.stop.clone()));
+    let result = engine::apply(&cloud, &plan, safety, &options).await;
+    interrupt.abort();
+    let completed = result?;
     writeln!(
         context.stderr,
-        "Applied {} change(s); checking that AWS shows them.",
+        "Made {} API change(s); checking that AWS shows them.",
         completed.len()
     )?;
 
@@ -72,6 +81,31 @@ pub async fn apply(
         print_api_calls(context.stderr, &cloud.api_calls())?;
     }
     Ok(Status::Success)
+}
+
+/// Asks a running apply to stop after the steps in progress on the first Ctrl-C, and ends the
+/// process on the second.
+async fn stop_on_interrupt(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    eprintln!(
+        "Interrupted: finishing the AWS calls in progress; press Ctrl-C again to quit at once."
+    );
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
+}
+
+/// Keeps the first `limit` entries and sums up the rest in one entry.
+fn truncate_list(mut entries: Vec<String>, limit: usize) -> Vec<String> {
+    if entries.len() > limit {
+        let rest = entries.len() - limit;
+        entries.truncate(limit);
+        entries.push(format!("and {rest} more queue(s)"));
+    }
+    entries
 }
 
 fn confirm(context: &mut Context<'_>, desired: &DesiredState) -> Result<(), CommandError> {
@@ -137,7 +171,7 @@ pub async fn converge<C: Cloud>(
                 .collect();
             return Err(CommandError::NotConverged {
                 waited_seconds: wait.as_secs(),
-                pending,
+                pending: truncate_list(pending, MAX_LISTED_PENDING),
             });
         }
         tracing::debug!("AWS does not show every change yet; reading again");
@@ -178,7 +212,7 @@ mod tests {
 
         assert_eq!(
             error.to_string(),
-            "apply finished, but after 10s AWS still differs from the spec: shop-test-orders: VisibilityTimeout"
+            "apply finished, but after 10s AWS still differs from the spec (SQS can take up to 60 s to show a change, and another process changing these queues has the same effect): shop-test-orders: VisibilityTimeout"
         );
         assert_eq!(started.elapsed(), Duration::from_secs(10));
         assert_eq!(cloud.api_calls().get("sqs:ListQueues"), 6);

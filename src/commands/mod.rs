@@ -61,7 +61,7 @@ pub enum CommandError {
     #[error(transparent)]
     Apply(#[from] crate::apply::ApplyError),
     /// After apply, AWS still differs from the spec when the wait ends.
-    #[error("apply finished, but after {waited_seconds}s AWS still differs from the spec: {}", .pending.join("; "))]
+    #[error("apply finished, but after {waited_seconds}s AWS still differs from the spec (SQS can take up to 60 s to show a change, and another process changing these queues has the same effect): {}", .pending.join("; "))]
     NotConverged {
         waited_seconds: u64,
         pending: Vec<String>,

@@ -29,11 +29,12 @@ impl Seconds {
         if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(invalid());
         }
-        let count: u64 = digits.parse().map_err(|_| invalid())?;
+        let too_large = || format!("invalid duration \"{text}\": the number is too large");
+        let count: u64 = digits.parse().map_err(|_| too_large())?;
         count
             .checked_mul(multiplier)
             .map(Seconds)
-            .ok_or_else(invalid)
+            .ok_or_else(too_large)
     }
 }
 
@@ -107,6 +108,18 @@ mod tests {
         assert_eq!(
             Seconds::parse("5w"),
             Err("invalid duration \"5w\": expected whole seconds or a number followed by s, m, h or d (for example 30s, 5m, 4d)".to_string())
+        );
+    }
+
+    #[test]
+    fn rejects_too_large_number() {
+        assert_eq!(
+            Seconds::parse("99999999999999999999d"),
+            Err("invalid duration \"99999999999999999999d\": the number is too large".to_string())
+        );
+        assert_eq!(
+            Seconds::parse("999999999999999999d"),
+            Err("invalid duration \"999999999999999999d\": the number is too large".to_string())
         );
     }
 

@@ -68,6 +68,16 @@ pub enum SpecError {
         #[source]
         source: std::io::Error,
     },
+    /// The spec file does not exist or is not a file.
+    #[error(
+        "spec file {path} not found; pass --spec or run sqsform in the folder that holds queues.yaml"
+    )]
+    SpecNotFound { path: String },
+    /// The environment name cannot name a file in the environments folder.
+    #[error(
+        "invalid environment name \"{environment}\": use letters, digits, hyphens and underscores"
+    )]
+    InvalidEnvironmentName { environment: String },
     /// No file exists for the requested environment.
     #[error(
         "environment \"{environment}\" not found: {path} does not exist (environments found: {known})"
@@ -139,6 +149,16 @@ pub fn environments(paths: &SpecPaths) -> Result<Vec<String>, SpecError> {
 
 /// Loads, validates and resolves the spec for one environment, with no AWS call.
 pub fn load(paths: &SpecPaths, environment: &str) -> Result<Loaded, SpecError> {
+    let spec = read(&paths.spec)?;
+    let valid_name = !environment.is_empty()
+        && environment.chars().all(|character| {
+            character.is_ascii_alphanumeric() || character == '-' || character == '_'
+        });
+    if !valid_name {
+        return Err(SpecError::InvalidEnvironmentName {
+            environment: environment.to_string(),
+        });
+    }
     let environment_path = paths.environment_file(environment);
     if !environment_path.is_file() {
         let known = environments(paths).unwrap_or_default();
@@ -152,7 +172,7 @@ pub fn load(paths: &SpecPaths, environment: &str) -> Result<Loaded, SpecError> {
             },
         });
     }
-    let files = [read(&paths.spec)?, read(&environment_path)?];
+    let files = [spec, read(&environment_path)?];
     let (desired, diagnostics) = resolve::resolve(&files, environment);
     match desired {
         Some(desired) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => Ok(Loaded {
@@ -188,9 +208,19 @@ pub fn load_from_text(
 }
 
 fn read(path: &Path) -> Result<SourceFile, SpecError> {
+    if !path.is_file() {
+        return Err(SpecError::SpecNotFound {
+            path: path.display().to_string(),
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
         path: path.display().to_string(),
         source,
     })?;
+    // A byte order mark is legal at the start of a UTF-8 file but not YAML content.
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
     Ok(SourceFile::new(path.to_path_buf(), text))
 }

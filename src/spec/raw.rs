@@ -20,7 +20,7 @@ pub struct RawSpec {
     #[serde(default)]
     pub services: indexmap::IndexMap<String, Option<RawService>>,
     /// Tags added to every queue.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tag_map")]
     pub tags: BTreeMap<String, String>,
     /// Settings every queue starts from; a queue's own settings override them.
     pub defaults: Option<serde_yaml::Value>,
@@ -49,7 +49,7 @@ pub struct RawEnvironment {
     pub services: indexmap::IndexMap<String, String>,
     /// The IAM role that handles dead-letter queues in this environment.
     pub operators_role: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tag_map")]
     pub tags: BTreeMap<String, String>,
     pub defaults: Option<serde_yaml::Value>,
     #[serde(default)]
@@ -66,6 +66,7 @@ pub struct RawQueue {
     pub deduplication_scope: Option<DeduplicationScope>,
     pub throughput_limit: Option<ThroughputLimit>,
     pub delay: Option<Seconds>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub max_message_size: Option<i64>,
     pub retention: Option<Seconds>,
     pub receive_wait: Option<Seconds>,
@@ -80,7 +81,7 @@ pub struct RawQueue {
     pub enforce_tls: Option<bool>,
     /// Access policy statements added after the TLS statement, in IAM JSON form.
     pub grants: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tag_map")]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -129,6 +130,7 @@ impl EncryptionType {
 #[serde(expecting = "false or a mapping with max_receive_count")]
 pub struct RawDeadLetter {
     pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub max_receive_count: Option<i64>,
     /// Another queue of the spec to use instead of a derived `<name>-dlq`.
     pub queue: Option<String>,
@@ -144,7 +146,10 @@ fn account_id<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
-    #[serde(untagged, expecting = "a 12-digit account id such as \"123456789012\"")]
+    #[serde(
+        untagged,
+        expecting = "expected a 12-digit account id such as \"123456789012\""
+    )]
     enum AccountId {
         Text(String),
         Number(u64),
@@ -156,6 +161,54 @@ fn account_id<'de, D: serde::Deserializer<'de>>(
             AccountId::Number(number) => format!("{number:012}"),
         }),
     )
+}
+
+/// Reads an optional whole number, with a message that names what is expected.
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(
+        untagged,
+        expecting = "expected a whole number, written without quotes or units"
+    )]
+    enum Number {
+        Value(i64),
+    }
+
+    Ok(Option::<Number>::deserialize(deserializer)?.map(|Number::Value(value)| value))
+}
+
+/// Reads tags whose values may be written unquoted: numbers and booleans become their text,
+/// as SQS stores every tag value as a string.
+fn tag_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(
+        untagged,
+        expecting = "expected a tag value: text, a number or true or false"
+    )]
+    enum TagValue {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+        Flag(bool),
+    }
+
+    let tags = BTreeMap::<String, TagValue>::deserialize(deserializer)?;
+    Ok(tags
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                TagValue::Text(text) => text,
+                TagValue::Integer(number) => number.to_string(),
+                TagValue::Float(number) => number.to_string(),
+                TagValue::Flag(flag) => flag.to_string(),
+            };
+            (key, text)
+        })
+        .collect())
 }
 
 /// Returns the keys serde accepts for a struct, for "did you mean" hints.

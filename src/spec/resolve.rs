@@ -212,12 +212,31 @@ impl Checker<'_> {
         value: Value,
         origin_of: impl Fn(&YamlPath) -> Origin,
     ) -> Option<T> {
-        let mut unknown_keys = Vec::new();
-        let mut record_unknown = |path: serde_ignored::Path| {
-            unknown_keys.push(path_from_ignored(&path));
+        let (result, mut unknown_keys) = try_deserialize::<T>(value.clone());
+        let mut type_errors = Vec::new();
+        let parsed = match result {
+            Ok(parsed) => Some(parsed),
+            Err(first_error) => {
+                // serde stops at the first error, so each key is tried again on its own to
+                // report every wrong value and unknown key of the mapping in one run.
+                type_errors.push(first_error);
+                if let Value::Mapping(mapping) = &value {
+                    unknown_keys.clear();
+                    type_errors.clear();
+                    for (key, entry) in mapping {
+                        let single = Value::Mapping(serde_yaml::Mapping::from_iter([(
+                            key.clone(),
+                            entry.clone(),
+                        )]));
+                        let (single_result, single_unknown) = try_deserialize::<T>(single);
+                        unknown_keys.extend(single_unknown);
+                        type_errors.extend(single_result.err());
+                    }
+                }
+                None
+            }
         };
-        let deserializer = serde_ignored::Deserializer::new(value, &mut record_unknown);
-        let result: Result<T, _> = serde_path_to_error::deserialize(deserializer);
+
         for path in unknown_keys {
             let key = path.last_key().unwrap_or_default().to_string();
             let parent = path.parent().unwrap_or_default();
@@ -229,15 +248,10 @@ impl Checker<'_> {
                 unknown_key_message(&key, valid),
             );
         }
-        match result {
-            Ok(parsed) => Some(parsed),
-            Err(error) => {
-                let path = path_from_serde(error.path());
-                let message = error.inner().to_string();
-                self.report(Severity::Error, &origin_of(&path), false, message);
-                None
-            }
+        for (path, message) in type_errors {
+            self.report(Severity::Error, &origin_of(&path), false, message);
         }
+        parsed
     }
 
     /// Validates the environment-wide settings and returns them with whether they are valid.
@@ -533,6 +547,7 @@ impl Checker<'_> {
         }
 
         self.link_redrive(parsed, &mut queues, &redrive_links);
+        self.check_redrive_cycles(parsed, &named_targets, &queues);
         self.check_duplicate_names(parsed, &queues);
         queues
     }
@@ -1024,6 +1039,47 @@ impl Checker<'_> {
         }
     }
 
+    /// Rejects `dead_letter.queue` links that lead back to where they started: SQS would move
+    /// messages around the cycle, and no queue of it could be created first.
+    fn check_redrive_cycles(
+        &mut self,
+        parsed: &[ParsedQueue],
+        named_targets: &[(usize, String)],
+        queues: &[DesiredQueue],
+    ) {
+        let links: BTreeMap<&str, &str> = named_targets
+            .iter()
+            .map(|(source_index, target)| (queues[*source_index].key.as_str(), target.as_str()))
+            .collect();
+        let mut reported: BTreeSet<BTreeSet<&str>> = BTreeSet::new();
+        for start in links.keys() {
+            let mut path = vec![*start];
+            let mut current = *start;
+            while let Some(next) = links.get(current) {
+                if *next == *start && path.len() > 1 {
+                    let members: BTreeSet<&str> = path.iter().copied().collect();
+                    if reported.insert(members) {
+                        path.push(next);
+                        let Some(queue) = parsed.iter().find(|candidate| candidate.key == *start)
+                        else {
+                            break;
+                        };
+                        self.queue_error(queue, &["dead_letter", "queue"], format!(
+                            "dead-letter queues form a cycle: {}; SQS would move failed messages around it and no queue of it could be created first, so give one of them no dead_letter",
+                            path.join(" → ")
+                        ));
+                    }
+                    break;
+                }
+                if path.contains(next) {
+                    break;
+                }
+                path.push(next);
+                current = next;
+            }
+        }
+    }
+
     fn check_duplicate_names(&mut self, parsed: &[ParsedQueue], queues: &[DesiredQueue]) {
         let mut seen: BTreeMap<&str, &DesiredQueue> = BTreeMap::new();
         for queue in queues {
@@ -1099,6 +1155,21 @@ impl Checker<'_> {
             self.report(Severity::Error, &origin, true, message);
         }
     }
+}
+
+/// Deserializes `value` into `T`, returning the first error with its path and the paths of
+/// the unknown keys met before it.
+fn try_deserialize<T: DeserializeOwned>(
+    value: Value,
+) -> (Result<T, (YamlPath, String)>, Vec<YamlPath>) {
+    let mut unknown_keys = Vec::new();
+    let mut record_unknown = |path: serde_ignored::Path| {
+        unknown_keys.push(path_from_ignored(&path));
+    };
+    let deserializer = serde_ignored::Deserializer::new(value, &mut record_unknown);
+    let result: Result<T, _> = serde_path_to_error::deserialize(deserializer);
+    let result = result.map_err(|error| (path_from_serde(error.path()), error.inner().to_string()));
+    (result, unknown_keys)
 }
 
 /// Returns the keys valid under `parent` in a document of type `T`.

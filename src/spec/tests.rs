@@ -1768,3 +1768,86 @@ fn queue_encryption_type_replaces_default_key() {
         }
     );
 }
+
+#[test]
+fn dead_letter_cycles_are_rejected() {
+    let spec = "\
+project: shop
+queues:
+  a:
+    dead_letter: {queue: b, max_receive_count: 3}
+  b:
+    dead_letter: {queue: a, max_receive_count: 3}
+  c:
+    dead_letter: {queue: d, max_receive_count: 3}
+  d:
+    dead_letter: {queue: e, max_receive_count: 3}
+  e:
+    dead_letter: {queue: c, max_receive_count: 3}
+";
+    assert_eq!(
+        errors(spec),
+        vec![
+            "queues.yaml:4:26: queues.a.dead_letter.queue: dead-letter queues form a cycle: a → b → a; SQS would move failed messages around it and no queue of it could be created first, so give one of them no dead_letter".to_string(),
+            "queues.yaml:8:26: queues.c.dead_letter.queue: dead-letter queues form a cycle: c → d → e → c; SQS would move failed messages around it and no queue of it could be created first, so give one of them no dead_letter".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn dead_letter_chain_is_accepted() {
+    let spec = "project: shop\nqueues:\n  a:\n    dead_letter: {queue: b, max_receive_count: 3}\n  b:\n    dead_letter: {queue: c, max_receive_count: 3}\n  c: {}\n";
+    let loaded = load_from_text(
+        "queues.yaml",
+        spec,
+        "dev",
+        "region: us-east-1\naccount_id: \"123456789012\"\n",
+    )
+    .expect("a chain is valid");
+    assert_eq!(loaded.warnings, Vec::new());
+}
+
+#[test]
+fn every_type_error_in_queue_is_listed() {
+    let spec = "\
+project: shop
+queues:
+  a:
+    delay: yes
+    fifo: 'true'
+    max_message_size: 2KB
+    colour: blue
+";
+    assert_eq!(
+        errors(spec),
+        vec![
+            "queues.yaml:7:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, tags".to_string(),
+            "queues.yaml:4:12: queues.a.delay: invalid duration \"yes\": expected whole seconds or a number followed by s, m, h or d (for example 30s, 5m, 4d)".to_string(),
+            "queues.yaml:5:11: queues.a.fifo: invalid type: string \"true\", expected a boolean".to_string(),
+            "queues.yaml:6:23: queues.a.max_message_size: expected a whole number, written without quotes or units".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn unquoted_tag_values_become_text() {
+    let spec = "project: shop\ntags: {cost_center: 4711, pci: true}\nqueues:\n  a: {}\n";
+    let loaded = load_from_text(
+        "queues.yaml",
+        spec,
+        "dev",
+        "region: us-east-1\naccount_id: \"123456789012\"\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        loaded.desired.queues[0]
+            .tags
+            .get("cost_center")
+            .map(String::as_str),
+        Some("4711")
+    );
+    assert_eq!(
+        loaded.desired.queues[0].tags.get("pci").map(String::as_str),
+        Some("true")
+    );
+}

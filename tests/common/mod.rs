@@ -233,3 +233,22 @@ pub fn shipped_spec() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("queues.yaml"))
         .expect("read queues.yaml")
 }
+
+/// Returns the run id of this test process, for names that must differ from earlier runs
+/// against the same emulator.
+pub fn current_run_id() -> String {
+    run_id()
+}
+
+/// Returns an IAM client for the emulator, for roles created in test set-up.
+pub async fn iam_client() -> aws_sdk_iam::Client {
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
