@@ -22,7 +22,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::cloud::{Attributes, Cloud, CloudError, Tags};
+use crate::cloud::{Attributes, Cloud, CloudError, Tags, error_chain};
 use crate::plan::{Action, AttributeChange, Plan, SafetyFlags, blocked_changes};
 
 /// Attributes set after every queue exists, because they may name other queues or principals.
@@ -83,18 +83,6 @@ fn describe_failures(failures: &[StepFailure]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// Returns an error and its sources as one line, `outer: inner: innermost`.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// One failed step.

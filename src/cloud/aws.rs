@@ -1,15 +1,18 @@
 //! [`Cloud`] over the AWS SDK for Rust.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_iam::types::{EntityType, PolicyScopeType, Tag};
 use aws_sdk_sqs::config::{
     Credentials, Intercept, Region, RuntimeComponents, SharedCredentialsProvider,
 };
-use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::operation::RequestId;
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -23,6 +26,13 @@ use crate::model::Connection;
 
 /// Attempts per request, the first included, before a throttled or transient failure is final.
 const MAX_ATTEMPTS: u32 = 5;
+/// Time to open a connection before the attempt fails and is retried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time one attempt may take, so an endpoint that accepts connections but never answers
+/// cannot stall a CI job.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time one call may take across all its attempts.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest page ListQueues returns.
 const LIST_PAGE_SIZE: i32 = 1_000;
 /// The page size of the IAM listings (MaxItems). IAM allows up to 1,000.
@@ -45,7 +55,33 @@ pub struct AwsCloud {
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     calls: Arc<CallCounter>,
+    /// Where requests go, for messages: the override, or the AWS endpoint of the region.
+    endpoint: String,
 }
+
+/// A failed AWS call in readable form: the error code, message and request id, or what kept
+/// the request from reaching AWS. The SDK error is kept for callers that need the details; it
+/// is not a `source`, so the cause is printed once.
+#[derive(Debug)]
+pub struct AwsFailure {
+    detail: String,
+    sdk_error: super::BoxError,
+}
+
+impl AwsFailure {
+    /// Returns the SDK error behind this failure.
+    pub fn sdk_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self.sdk_error.as_ref()
+    }
+}
+
+impl std::fmt::Display for AwsFailure {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for AwsFailure {}
 
 /// Counts each request attempt by service and operation, before it is sent.
 #[derive(Debug)]
@@ -93,7 +129,14 @@ impl AwsCloud {
         let endpoint = effective_endpoint(connection);
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            );
         if let Some(endpoint) = &endpoint {
             loader = loader.endpoint_url(endpoint);
         }
@@ -150,31 +193,61 @@ impl AwsCloud {
             sts: aws_sdk_sts::Client::from_conf(sts_config),
             iam: aws_sdk_iam::Client::from_conf(iam_config),
             calls,
+            endpoint: endpoint.unwrap_or_else(|| format!("the AWS endpoints of {region}")),
         })
+    }
+
+    /// Maps an SDK error to a [`CloudError`] whose source reads as the AWS error code and
+    /// message, or as the reason the request did not reach the endpoint.
+    fn api_error<E>(
+        &self,
+        operation: &'static str,
+        error: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> CloudError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let throttled = error
+            .code()
+            .is_some_and(|code| THROTTLING_CODES.contains(&code));
+        let detail = match &error {
+            SdkError::ServiceError(_) => {
+                let code = error.code().unwrap_or("unknown error code");
+                let message = error.message().unwrap_or("no message");
+                match error.request_id() {
+                    Some(request_id) => format!("{code}: {message} (request id {request_id})"),
+                    None => format!("{code}: {message}"),
+                }
+            }
+            SdkError::TimeoutError(_) => format!("timed out waiting for {}", self.endpoint),
+            SdkError::DispatchFailure(_) => {
+                let hint = if crate::spec::is_loopback_url(&self.endpoint) {
+                    "; is the local emulator running? Start it with scripts/local-aws start"
+                } else {
+                    ""
+                };
+                format!(
+                    "could not reach {}: {}{hint}",
+                    self.endpoint,
+                    super::error_chain(&error)
+                )
+            }
+            _ => DisplayErrorContext(&error).to_string(),
+        };
+        let source: super::BoxError = Box::new(AwsFailure {
+            detail,
+            sdk_error: Box::new(error),
+        });
+        if throttled {
+            CloudError::Throttled { operation, source }
+        } else {
+            CloudError::Api { operation, source }
+        }
     }
 
     /// Returns the SQS client, for tests that write state out of band.
     pub fn sqs_client(&self) -> &aws_sdk_sqs::Client {
         &self.sqs
-    }
-}
-
-/// Maps an SDK error to a [`CloudError`], keeping the SDK error as the source.
-fn api_error<E>(
-    operation: &'static str,
-    error: SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> CloudError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let throttled = error
-        .code()
-        .is_some_and(|code| THROTTLING_CODES.contains(&code));
-    let source: super::BoxError = Box::new(error);
-    if throttled {
-        CloudError::Throttled { operation, source }
-    } else {
-        CloudError::Api { operation, source }
     }
 }
 
@@ -281,7 +354,7 @@ impl Cloud for AwsCloud {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|error| api_error("sts:GetCallerIdentity", error))?;
+            .map_err(|error| self.api_error("sts:GetCallerIdentity", error))?;
         output.account.ok_or_else(|| {
             CloudError::Configuration("STS GetCallerIdentity returned no account".to_string())
         })
@@ -299,7 +372,7 @@ impl Cloud for AwsCloud {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| api_error("sqs:ListQueues", error))?;
+                .map_err(|error| self.api_error("sqs:ListQueues", error))?;
             urls.extend(output.queue_urls.unwrap_or_default());
             match output.next_token {
                 Some(token) if !token.is_empty() => next_token = Some(token),
@@ -330,7 +403,7 @@ impl Cloud for AwsCloud {
             {
                 Err(not_found(url))
             }
-            Err(error) => Err(api_error("sqs:GetQueueAttributes", error)),
+            Err(error) => Err(self.api_error("sqs:GetQueueAttributes", error)),
         }
     }
 
@@ -345,7 +418,7 @@ impl Cloud for AwsCloud {
             {
                 Err(not_found(url))
             }
-            Err(error) => Err(api_error("sqs:ListQueueTags", error)),
+            Err(error) => Err(self.api_error("sqs:ListQueueTags", error)),
         }
     }
 
@@ -378,7 +451,7 @@ impl Cloud for AwsCloud {
                         queue: name.to_string(),
                     });
                 }
-                Err(api_error("sqs:CreateQueue", error))
+                Err(self.api_error("sqs:CreateQueue", error))
             }
         }
     }
@@ -401,7 +474,7 @@ impl Cloud for AwsCloud {
             {
                 Err(not_found(url))
             }
-            Err(error) => Err(api_error("sqs:SetQueueAttributes", error)),
+            Err(error) => Err(self.api_error("sqs:SetQueueAttributes", error)),
         }
     }
 
@@ -419,7 +492,7 @@ impl Cloud for AwsCloud {
             {
                 Err(not_found(url))
             }
-            Err(error) => Err(api_error("sqs:TagQueue", error)),
+            Err(error) => Err(self.api_error("sqs:TagQueue", error)),
         }
     }
 
@@ -438,7 +511,7 @@ impl Cloud for AwsCloud {
             {
                 Err(not_found(url))
             }
-            Err(error) => Err(api_error("sqs:UntagQueue", error)),
+            Err(error) => Err(self.api_error("sqs:UntagQueue", error)),
         }
     }
 
@@ -452,7 +525,7 @@ impl Cloud for AwsCloud {
             {
                 Err(not_found(url))
             }
-            Err(error) => Err(api_error("sqs:DeleteQueue", error)),
+            Err(error) => Err(self.api_error("sqs:DeleteQueue", error)),
         }
     }
 
@@ -469,7 +542,7 @@ impl Cloud for AwsCloud {
                 .set_marker(marker.take())
                 .send()
                 .await
-                .map_err(|error| api_error("iam:ListPolicies", error))?;
+                .map_err(|error| self.api_error("iam:ListPolicies", error))?;
             for policy in output.policies.unwrap_or_default() {
                 policies.push(managed_policy(policy)?);
             }
@@ -507,7 +580,7 @@ impl Cloud for AwsCloud {
                     name: format!("{version_id} of {policy_arn}"),
                 })
             }
-            Err(error) => Err(api_error("iam:GetPolicyVersion", error)),
+            Err(error) => Err(self.api_error("iam:GetPolicyVersion", error)),
         }
     }
 
@@ -536,7 +609,7 @@ impl Cloud for AwsCloud {
                         name: policy_arn.to_string(),
                     });
                 }
-                Err(error) => return Err(api_error("iam:ListEntitiesForPolicy", error)),
+                Err(error) => return Err(self.api_error("iam:ListEntitiesForPolicy", error)),
             };
             for role in output.policy_roles.unwrap_or_default() {
                 let name = role.role_name.ok_or_else(|| {
@@ -582,7 +655,7 @@ impl Cloud for AwsCloud {
                         name: policy_arn.to_string(),
                     });
                 }
-                Err(error) => return Err(api_error("iam:ListPolicyVersions", error)),
+                Err(error) => return Err(self.api_error("iam:ListPolicyVersions", error)),
             };
             for version in output.versions.unwrap_or_default() {
                 versions.push(policy_version(version)?);
@@ -604,7 +677,7 @@ impl Cloud for AwsCloud {
             {
                 Ok(false)
             }
-            Err(error) => Err(api_error("iam:GetRole", error)),
+            Err(error) => Err(self.api_error("iam:GetRole", error)),
         }
     }
 
@@ -654,7 +727,7 @@ impl Cloud for AwsCloud {
                         });
                     }
                 }
-                Err(api_error("iam:CreatePolicy", error))
+                Err(self.api_error("iam:CreatePolicy", error))
             }
         }
     }
@@ -698,7 +771,7 @@ impl Cloud for AwsCloud {
                         });
                     }
                 }
-                Err(api_error("iam:CreatePolicyVersion", error))
+                Err(self.api_error("iam:CreatePolicyVersion", error))
             }
         }
     }
@@ -733,7 +806,7 @@ impl Cloud for AwsCloud {
                     }
                 }
                 // DeleteConflict, for the default version, stays an Api error.
-                Err(api_error("iam:DeletePolicyVersion", error))
+                Err(self.api_error("iam:DeletePolicyVersion", error))
             }
         }
     }
@@ -765,7 +838,7 @@ impl Cloud for AwsCloud {
                         });
                     }
                 }
-                Err(api_error("iam:AttachRolePolicy", error))
+                Err(self.api_error("iam:AttachRolePolicy", error))
             }
         }
     }
@@ -804,7 +877,7 @@ impl Cloud for AwsCloud {
                         });
                     }
                 }
-                Err(api_error("iam:DetachRolePolicy", error))
+                Err(self.api_error("iam:DetachRolePolicy", error))
             }
         }
     }
@@ -828,7 +901,7 @@ impl Cloud for AwsCloud {
                     }
                 }
                 // DeleteConflict, for attachments or non-default versions, stays an Api error.
-                Err(api_error("iam:DeletePolicy", error))
+                Err(self.api_error("iam:DeletePolicy", error))
             }
         }
     }

@@ -239,6 +239,18 @@ impl ApiCalls {
     }
 }
 
+/// Returns an error and its sources as one line, `outer: inner: innermost`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A thread-safe request counter shared by the clients of one [`Cloud`].
 #[derive(Debug, Default)]
 pub struct CallCounter {

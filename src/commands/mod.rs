@@ -72,6 +72,15 @@ pub enum CommandError {
         environment: String,
         missing: Vec<String>,
     },
+    /// Two spec queue names map to the same environment variable.
+    #[error(
+        "queues \"{first}\" and \"{second}\" both map to the variable {variable}_QUEUE_URL; rename one of them, or use --format json"
+    )]
+    OutputCollision {
+        variable: String,
+        first: String,
+        second: String,
+    },
     /// Writing output failed.
     #[error("failed to write output")]
     Io(#[from] std::io::Error),

@@ -62,8 +62,19 @@ pub async fn outputs(
             writeln!(context.stdout)?;
         }
         OutputFormat::Env => {
-            for (key, output) in &found {
+            let mut names: BTreeMap<String, &str> = BTreeMap::new();
+            for key in found.keys() {
                 let variable = env_variable_stem(key);
+                if let Some(other) = names.insert(variable.clone(), key) {
+                    return Err(CommandError::OutputCollision {
+                        variable,
+                        first: other.to_string(),
+                        second: key.clone(),
+                    });
+                }
+            }
+            for (variable, key) in &names {
+                let output = &found[*key];
                 writeln!(context.stdout, "{variable}_QUEUE_URL={}", output.url)?;
                 writeln!(context.stdout, "{variable}_QUEUE_ARN={}", output.arn)?;
             }
@@ -73,9 +84,11 @@ pub async fn outputs(
 }
 
 /// Turns a spec name into an environment variable stem: `payment-events.fifo` becomes
-/// `PAYMENT_EVENTS_FIFO`.
+/// `PAYMENT_EVENTS_FIFO`, and a leading digit gets an underscore before it, because shell
+/// variable names cannot start with one.
 pub fn env_variable_stem(key: &str) -> String {
-    key.chars()
+    let stem: String = key
+        .chars()
         .map(|character| {
             if character.is_ascii_alphanumeric() {
                 character.to_ascii_uppercase()
@@ -83,7 +96,12 @@ pub fn env_variable_stem(key: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    if stem.starts_with(|character: char| character.is_ascii_digit()) {
+        format!("_{stem}")
+    } else {
+        stem
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +115,6 @@ mod tests {
             "PAYMENT_EVENTS_DLQ_FIFO"
         );
         assert_eq!(env_variable_stem("trip-events"), "TRIP_EVENTS");
+        assert_eq!(env_variable_stem("9lives"), "_9LIVES");
     }
 }

@@ -1,10 +1,11 @@
 //! `sqsform validate`: offline checks of the spec and environment files.
 
 use super::{CommandError, Context, Status, print_diagnostics};
-use crate::spec::{self, SpecError};
+use crate::spec::{self, Diagnostic, Severity, SpecError};
 
 /// Validates one environment, or every environment when `environment` is `None`. Prints one
-/// line per valid environment on stdout and every diagnostic on stderr.
+/// line per valid environment on stdout and every diagnostic once on stderr: an error in
+/// queues.yaml shows up in every environment, so it is listed once.
 pub fn validate(
     context: &mut Context<'_>,
     environment: Option<&str>,
@@ -14,38 +15,44 @@ pub fn validate(
         None => spec::environments(&context.paths)?,
     };
     if environments.is_empty() {
-        writeln!(
-            context.stderr,
-            "error: no environment files in {}",
-            context.paths.environments_dir.display()
-        )?;
-        return Err(SpecError::Invalid {
-            diagnostics: Vec::new(),
+        return Err(SpecError::NoEnvironments {
+            path: context.paths.environments_dir.display().to_string(),
         }
         .into());
     }
 
-    let mut failed = None;
+    let mut collected: Vec<Diagnostic> = Vec::new();
     for name in &environments {
-        match spec::load(&context.paths, name) {
+        let diagnostics = match spec::load(&context.paths, name) {
             Ok(loaded) => {
-                print_diagnostics(context.stderr, &loaded.warnings)?;
                 writeln!(
                     context.stdout,
-                    "{name}: valid, {} queue(s) named {}*",
+                    "{name}: valid, {} queue(s) named {}*, {} IAM policy(ies)",
                     loaded.desired.queues.len(),
-                    loaded.desired.prefix
+                    loaded.desired.prefix,
+                    loaded.desired.service_policies.len()
                 )?;
+                loaded.warnings
             }
-            Err(SpecError::Invalid { diagnostics }) => {
-                print_diagnostics(context.stderr, &diagnostics)?;
-                failed = Some(SpecError::Invalid { diagnostics });
-            }
+            Err(SpecError::Invalid { diagnostics }) => diagnostics,
             Err(other) => return Err(other.into()),
+        };
+        for diagnostic in diagnostics {
+            if !collected.contains(&diagnostic) {
+                collected.push(diagnostic);
+            }
         }
     }
-    match failed {
-        Some(error) => Err(error.into()),
-        None => Ok(Status::Success),
+
+    print_diagnostics(context.stderr, &collected)?;
+    if collected
+        .iter()
+        .any(|diagnostic| diagnostic.severity == Severity::Error)
+    {
+        return Err(SpecError::Invalid {
+            diagnostics: collected,
+        }
+        .into());
     }
+    Ok(Status::Success)
 }

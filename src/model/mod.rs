@@ -93,7 +93,7 @@ pub struct Connection {
 
 /// Whether a queue is declared in the spec or derived as another queue's dead-letter queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum QueueRole {
     /// A queue declared under `queues:`.
     Declared,

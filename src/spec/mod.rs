@@ -78,6 +78,11 @@ pub enum SpecError {
         "invalid environment name \"{environment}\": use letters, digits, hyphens and underscores"
     )]
     InvalidEnvironmentName { environment: String },
+    /// The environments folder holds no environment file.
+    #[error(
+        "no environment files (*.yaml) in {path}; create one per environment, such as {path}/dev.yaml"
+    )]
+    NoEnvironments { path: String },
     /// No file exists for the requested environment.
     #[error(
         "environment \"{environment}\" not found: {path} does not exist (environments found: {known})"
