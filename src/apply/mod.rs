@@ -1,17 +1,23 @@
 //! Executes a [`Plan`]: dependency order, bounded concurrency and retries.
 //!
-//! Flow: [`schedule`] turns the plan into phases of per-queue steps, and [`apply`] runs the
-//! phases in order, the queues of one phase concurrently. The phases are:
+//! Flow: [`schedule`] turns the plan into phases of per-resource steps, and [`apply`] runs the
+//! phases in order, the resources of one phase concurrently. The phases are:
 //!
-//! 1. dead-letter queues: create, update attributes and tags;
-//! 2. other queues: create with their redrive policy, update attributes and tags;
-//! 3. redrive-allow and access policies;
-//! 4. deletes of queues that are not dead-letter queues;
+//! 1. queues by redrive depth, dead-letter queues first: create, update attributes and tags;
+//! 2. redrive-allow and access policies;
+//! 3. IAM policies: create, new default versions, attachments;
+//! 4. deletes of source queues and of IAM policies;
 //! 5. deletes of dead-letter queues.
 //!
 //! Guarantees: a phase starts only when the previous one succeeded, so a source queue never
 //! points at a dead-letter queue that does not exist. Because the plan is computed from live
-//! state, an apply that stopped halfway is finished by the next one with no duplicate queue.
+//! state, an apply that stopped halfway is finished by the next one with no duplicate.
+//!
+//! Retries: CreateQueue waits out QueueDeletedRecently, and calls that write a policy retry
+//! while AWS rejects a principal it does not know yet (IAM is eventually consistent). The SDK
+//! retries throttling and transient errors itself, a bounded number of times.
+
+mod schedule;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,22 +28,24 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::cloud::{Attributes, Cloud, CloudError, Tags, error_chain};
-use crate::plan::{Action, AttributeChange, Plan, SafetyFlags, blocked_changes};
+pub use schedule::{schedule, ResourceSteps, Step};
 
-/// Attributes set after every queue exists, because they may name other queues or principals.
-const LATE_ATTRIBUTES: &[&str] = &["RedriveAllowPolicy", "Policy"];
+use crate::cloud::{error_chain, Attributes, Cloud, CloudError, Tags};
+use crate::plan::{blocked_changes, Plan, SafetyFlags};
 
 /// Settings of an apply run.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
-    /// Queues changed at once within a phase.
+    /// Resources changed at once within a phase.
     pub parallelism: usize,
     /// How long CreateQueue keeps retrying while SQS still reserves a recently deleted name.
     /// SQS documents a wait of 60 seconds, so the default leaves a margin above it.
     pub deleted_recently_timeout: Duration,
-    /// First delay between those retries; it doubles up to 16 times this value.
-    pub deleted_recently_backoff: Duration,
+    /// How long a policy write keeps retrying while AWS rejects a principal it does not know
+    /// yet. IAM documents no bound on its propagation delay, so this is an estimate.
+    pub principal_timeout: Duration,
+    /// First delay between retries; it doubles up to 16 times this value.
+    pub retry_backoff: Duration,
     /// Set to stop before the next step, for example on Ctrl-C.
     pub stop: Arc<AtomicBool>,
 }
@@ -47,7 +55,8 @@ impl Default for ApplyOptions {
         ApplyOptions {
             parallelism: 16,
             deleted_recently_timeout: Duration::from_secs(90),
-            deleted_recently_backoff: Duration::from_secs(2),
+            principal_timeout: Duration::from_secs(60),
+            retry_backoff: Duration::from_secs(2),
             stop: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -60,7 +69,7 @@ pub enum ApplyError {
     #[error("apply refused: {}", .blocked.join("; "))]
     Blocked { blocked: Vec<String> },
     /// Some steps failed; steps of later phases did not run.
-    #[error("apply failed for {} queue(s) after {} completed step(s): {}; run apply again once the cause is fixed", .failures.len(), .completed.len(), describe_failures(.failures))]
+    #[error("apply failed for {} resource(s) after {} completed step(s): {}; run apply again once the cause is fixed", .failures.len(), .completed.len(), describe_failures(.failures))]
     Failed {
         failures: Vec<StepFailure>,
         completed: Vec<CompletedStep>,
@@ -73,14 +82,7 @@ pub enum ApplyError {
 fn describe_failures(failures: &[StepFailure]) -> String {
     failures
         .iter()
-        .map(|failure| {
-            format!(
-                "{} {}: {}",
-                failure.operation,
-                failure.queue,
-                error_chain(&failure.error)
-            )
-        })
+        .map(|failure| format!("{} {}: {}", failure.operation, failure.resource, error_chain(&failure.error)))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -88,7 +90,7 @@ fn describe_failures(failures: &[StepFailure]) -> String {
 /// One failed step.
 #[derive(Debug)]
 pub struct StepFailure {
-    pub queue: String,
+    pub resource: String,
     pub operation: &'static str,
     pub error: CloudError,
 }
@@ -96,216 +98,8 @@ pub struct StepFailure {
 /// One step that AWS accepted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CompletedStep {
-    pub queue: String,
+    pub resource: String,
     pub operation: &'static str,
-}
-
-/// One call to make for one queue.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
-    Create { attributes: Attributes, tags: Tags },
-    SetAttributes { attributes: Attributes },
-    Tag { tags: Tags },
-    Untag { keys: Vec<String> },
-    Delete,
-}
-
-impl Step {
-    fn operation(&self) -> &'static str {
-        match self {
-            Step::Create { .. } => "CreateQueue",
-            Step::SetAttributes { .. } => "SetQueueAttributes",
-            Step::Tag { .. } => "TagQueue",
-            Step::Untag { .. } => "UntagQueue",
-            Step::Delete => "DeleteQueue",
-        }
-    }
-}
-
-/// The steps for one queue within a phase, run in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueueSteps {
-    pub queue: String,
-    /// URL of a live queue; `None` until a create in an earlier step or phase returns it.
-    pub url: Option<String>,
-    pub steps: Vec<Step>,
-}
-
-/// Returns the phases of steps that carry out `plan`, empty phases left out.
-///
-/// Creates and updates run in order of redrive depth: a queue whose new redrive policy points
-/// at a queue created in the same plan waits for it, and dead-letter queues go before sources
-/// of the same depth. Redrive-allow and access policies follow, then deletes of sources, then
-/// deletes of dead-letter queues.
-pub fn schedule(plan: &Plan) -> Vec<Vec<QueueSteps>> {
-    let depths = redrive_depths(plan);
-    let mut early: BTreeMap<usize, Vec<QueueSteps>> = BTreeMap::new();
-    let mut late = Vec::new();
-    let mut deletes = Vec::new();
-    let mut dead_letter_deletes = Vec::new();
-
-    for change in plan.changes() {
-        let depth = depths.get(change.name.as_str()).copied().unwrap_or(0);
-        let order = depth * 2 + usize::from(!change.dead_letter_target);
-        match change.action {
-            Action::Create | Action::Replace => {
-                let (early_attributes, late_attributes) = split_late(&change.attributes, true);
-                let tags = change
-                    .tags
-                    .set
-                    .iter()
-                    .map(|(key, value)| (key.clone(), value.after.clone()))
-                    .collect();
-                early.entry(order).or_default().push(QueueSteps {
-                    queue: change.name.clone(),
-                    url: None,
-                    steps: vec![Step::Create {
-                        attributes: early_attributes,
-                        tags,
-                    }],
-                });
-                if !late_attributes.is_empty() {
-                    late.push(QueueSteps {
-                        queue: change.name.clone(),
-                        url: None,
-                        steps: vec![Step::SetAttributes {
-                            attributes: late_attributes,
-                        }],
-                    });
-                }
-                if let Some(old) = &change.replaces {
-                    let target = if change.dead_letter_target {
-                        &mut dead_letter_deletes
-                    } else {
-                        &mut deletes
-                    };
-                    target.push(QueueSteps {
-                        queue: old.name.clone(),
-                        url: Some(old.url.clone()),
-                        steps: vec![Step::Delete],
-                    });
-                }
-            }
-            Action::Update | Action::Adopt => {
-                let (early_attributes, late_attributes) = split_late(&change.attributes, false);
-                let mut steps = Vec::new();
-                if !early_attributes.is_empty() {
-                    steps.push(Step::SetAttributes {
-                        attributes: early_attributes,
-                    });
-                }
-                if !change.tags.set.is_empty() {
-                    let tags = change
-                        .tags
-                        .set
-                        .iter()
-                        .map(|(key, value)| (key.clone(), value.after.clone()))
-                        .collect();
-                    steps.push(Step::Tag { tags });
-                }
-                if !change.tags.remove.is_empty() {
-                    steps.push(Step::Untag {
-                        keys: change.tags.remove.keys().cloned().collect(),
-                    });
-                }
-                if !steps.is_empty() {
-                    early.entry(order).or_default().push(QueueSteps {
-                        queue: change.name.clone(),
-                        url: change.url.clone(),
-                        steps,
-                    });
-                }
-                if !late_attributes.is_empty() {
-                    late.push(QueueSteps {
-                        queue: change.name.clone(),
-                        url: change.url.clone(),
-                        steps: vec![Step::SetAttributes {
-                            attributes: late_attributes,
-                        }],
-                    });
-                }
-            }
-            Action::Delete => {
-                let target = if change.dead_letter_target {
-                    &mut dead_letter_deletes
-                } else {
-                    &mut deletes
-                };
-                target.push(QueueSteps {
-                    queue: change.name.clone(),
-                    url: change.url.clone(),
-                    steps: vec![Step::Delete],
-                });
-            }
-            Action::NoOp => {}
-        }
-    }
-
-    early
-        .into_values()
-        .chain([late, deletes, dead_letter_deletes])
-        .filter(|phase| !phase.is_empty())
-        .collect()
-}
-
-/// Returns, for each queue whose planned RedrivePolicy names a queue that the plan creates,
-/// how many such links lead from it; the spec rejects cycles, and a cycle stops the count.
-fn redrive_depths(plan: &Plan) -> BTreeMap<&str, usize> {
-    let created: std::collections::BTreeSet<&str> = plan
-        .changes()
-        .filter(|change| matches!(change.action, Action::Create | Action::Replace))
-        .map(|change| change.name.as_str())
-        .collect();
-    let targets: BTreeMap<&str, String> = plan
-        .changes()
-        .filter_map(|change| {
-            let redrive = change
-                .attributes
-                .iter()
-                .find(|attribute| attribute.name == "RedrivePolicy")?;
-            let document: serde_json::Value =
-                serde_json::from_str(redrive.after.as_deref()?).ok()?;
-            let arn = document.get("deadLetterTargetArn")?.as_str()?;
-            let target = arn.rsplit(':').next()?.to_string();
-            Some((change.name.as_str(), target))
-        })
-        .collect();
-
-    let mut depths = BTreeMap::new();
-    for name in targets.keys() {
-        let mut depth = 0;
-        let mut current = *name;
-        while let Some(target) = targets
-            .get(current)
-            .filter(|target| created.contains(target.as_str()))
-        {
-            depth += 1;
-            if depth > targets.len() {
-                break;
-            }
-            current = target.as_str();
-        }
-        depths.insert(*name, depth);
-    }
-    depths
-}
-
-/// Splits attribute changes into those sent early and those sent in the policy phase. On a
-/// create, the access policy goes into CreateQueue, and only the redrive-allow policy, which
-/// names source queues that may not exist yet, waits.
-fn split_late(changes: &[AttributeChange], creating: bool) -> (Attributes, Attributes) {
-    let mut early = Attributes::new();
-    let mut late = Attributes::new();
-    for change in changes {
-        let is_late = if creating {
-            change.name == "RedriveAllowPolicy"
-        } else {
-            LATE_ATTRIBUTES.contains(&change.name.as_str())
-        };
-        let target = if is_late { &mut late } else { &mut early };
-        target.insert(change.name.clone(), change.wire_value());
-    }
-    (early, late)
 }
 
 /// Applies `plan` after checking that `flags` allow every change in it.
@@ -327,110 +121,109 @@ pub async fn apply<C: Cloud>(
         if options.stop.load(Ordering::SeqCst) {
             break;
         }
-        tracing::debug!(
-            phase = number + 1,
-            queues = phase.len(),
-            "starting apply phase"
-        );
+        tracing::debug!(phase = number + 1, resources = phase.len(), "starting apply phase");
         let results: Vec<Result<(), StepFailure>> = stream::iter(phase)
-            .map(|queue_steps| run_queue_steps(cloud, queue_steps, options, &urls, &completed))
+            .map(|steps| run_steps(cloud, steps, options, &urls, &completed))
             .buffer_unordered(options.parallelism.max(1))
             .collect()
             .await;
         let failures: Vec<StepFailure> = results.into_iter().filter_map(Result::err).collect();
         if !failures.is_empty() {
-            let completed = completed
-                .into_inner()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            return Err(ApplyError::Failed {
-                failures,
-                completed,
-            });
+            let completed = lock_into_inner(completed);
+            return Err(ApplyError::Failed { failures, completed });
         }
     }
-    let completed = completed
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+
+    let completed = lock_into_inner(completed);
     if options.stop.load(Ordering::SeqCst) {
         return Err(ApplyError::Interrupted { completed });
     }
     Ok(completed)
 }
 
-async fn run_queue_steps<C: Cloud>(
+async fn run_steps<C: Cloud>(
     cloud: &C,
-    queue_steps: QueueSteps,
+    resource_steps: ResourceSteps,
     options: &ApplyOptions,
     urls: &Mutex<BTreeMap<String, String>>,
     completed: &Mutex<Vec<CompletedStep>>,
 ) -> Result<(), StepFailure> {
-    let QueueSteps { queue, url, steps } = queue_steps;
-    let mut url = url.or_else(|| lock(urls).get(&queue).cloned());
+    let ResourceSteps { resource, address, steps } = resource_steps;
+    let mut address = address.or_else(|| lock(urls).get(&resource).cloned());
 
     for step in steps {
         if options.stop.load(Ordering::SeqCst) {
-            // Interrupted runs report through the phase loop; later steps simply do not start.
+            // The phase loop reports the interruption; later steps simply do not start.
             return Ok(());
         }
         let operation = step.operation();
-        let span = tracing::info_span!("apply", resource = %queue, action = operation);
-        let result = async {
-            match &step {
-                Step::Create { attributes, tags } => {
-                    let created =
-                        create_with_retry(cloud, &queue, attributes, tags, options).await?;
-                    lock(urls).insert(queue.clone(), created.clone());
-                    url = Some(created);
-                    tracing::info!("created queue");
-                    Ok(())
-                }
-                other => {
-                    let Some(url) = url.as_deref() else {
-                        return Err(CloudError::QueueNotFound {
-                            queue: queue.clone(),
-                        });
-                    };
-                    match other {
-                        Step::SetAttributes { attributes } => {
-                            cloud.set_queue_attributes(url, attributes).await?
-                        }
-                        Step::Tag { tags } => cloud.tag_queue(url, tags).await?,
-                        Step::Untag { keys } => cloud.untag_queue(url, keys).await?,
-                        Step::Delete => match cloud.delete_queue(url).await {
-                            // Already gone: the state the plan asked for.
-                            Ok(()) | Err(CloudError::QueueNotFound { .. }) => {}
-                            Err(error) => return Err(error),
-                        },
-                        Step::Create { .. } => unreachable!("handled above"),
-                    }
-                    tracing::info!("done");
-                    Ok(())
-                }
-            }
-        }
-        .instrument(span)
-        .await;
+        let span = tracing::info_span!("apply", resource = %resource, action = operation);
+        let result = run_step(cloud, &resource, &step, address.as_deref(), options).instrument(span).await;
 
         match result {
-            Ok(()) => lock(completed).push(CompletedStep {
-                queue: queue.clone(),
-                operation,
-            }),
+            Ok(Some(created_url)) => {
+                lock(urls).insert(resource.clone(), created_url.clone());
+                address = Some(created_url);
+                lock(completed).push(CompletedStep { resource: resource.clone(), operation });
+            }
+            Ok(None) => lock(completed).push(CompletedStep { resource: resource.clone(), operation }),
             Err(error) => {
-                tracing::warn!(queue = %queue, operation, error = %error_chain(&error), "apply step failed");
-                return Err(StepFailure {
-                    queue,
-                    operation,
-                    error,
-                });
+                tracing::warn!(resource = %resource, operation, error = %error_chain(&error), "apply step failed");
+                return Err(StepFailure { resource, operation, error });
             }
         }
     }
     Ok(())
 }
 
+/// Runs one step. Returns the URL of a queue it created.
+async fn run_step<C: Cloud>(
+    cloud: &C,
+    resource: &str,
+    step: &Step,
+    address: Option<&str>,
+    options: &ApplyOptions,
+) -> Result<Option<String>, CloudError> {
+    if let Step::Create { attributes, tags } = step {
+        let url = create_queue(cloud, resource, attributes, tags, options).await?;
+        tracing::info!("created queue");
+        return Ok(Some(url));
+    }
+    if let Step::CreatePolicy { name, path, document, tags } = step {
+        with_principal_retry(options, resource, || cloud.create_policy(name, path, document, tags)).await?;
+        tracing::info!("created policy");
+        return Ok(None);
+    }
+
+    let Some(address) = address else {
+        return Err(CloudError::QueueNotFound { queue: resource.to_string() });
+    };
+    match step {
+        Step::SetAttributes { attributes } => {
+            with_principal_retry(options, resource, || cloud.set_queue_attributes(address, attributes)).await?;
+        }
+        Step::Tag { tags } => cloud.tag_queue(address, tags).await?,
+        Step::Untag { keys } => cloud.untag_queue(address, keys).await?,
+        Step::Delete => match cloud.delete_queue(address).await {
+            // Already gone: the state the plan asked for.
+            Ok(()) | Err(CloudError::QueueNotFound { .. }) => {}
+            Err(error) => return Err(error),
+        },
+        Step::DeletePolicyVersion { version_id } => cloud.delete_policy_version(address, version_id).await?,
+        Step::CreatePolicyVersion { document } => {
+            with_principal_retry(options, resource, || cloud.create_policy_version(address, document)).await?;
+        }
+        Step::AttachRole { role } => cloud.attach_role_policy(role, address).await?,
+        Step::DetachRole { role } => cloud.detach_role_policy(role, address).await?,
+        Step::DeletePolicy => cloud.delete_policy(address).await?,
+        Step::Create { .. } | Step::CreatePolicy { .. } => unreachable!("handled above"),
+    }
+    tracing::info!("done");
+    Ok(None)
+}
+
 /// Creates a queue, waiting out QueueDeletedRecently with doubling delays until the timeout.
-async fn create_with_retry<C: Cloud>(
+async fn create_queue<C: Cloud>(
     cloud: &C,
     name: &str,
     attributes: &Attributes,
@@ -438,18 +231,46 @@ async fn create_with_retry<C: Cloud>(
     options: &ApplyOptions,
 ) -> Result<String, CloudError> {
     let started = tokio::time::Instant::now();
-    let mut delay = options.deleted_recently_backoff;
+    let mut delay = options.retry_backoff;
     loop {
-        match cloud.create_queue(name, attributes, tags).await {
-            Err(CloudError::QueueDeletedRecently { queue }) => {
-                let waited = started.elapsed();
-                if waited >= options.deleted_recently_timeout {
-                    return Err(CloudError::QueueDeletedRecently { queue });
-                }
-                let delay_now = delay.min(options.deleted_recently_timeout - waited);
-                tracing::info!(queue = %name, retry_in_ms = delay_now.as_millis() as u64, "SQS still reserves the name of a recently deleted queue; retrying");
+        let error = match with_principal_retry(options, name, || cloud.create_queue(name, attributes, tags)).await {
+            Err(CloudError::QueueDeletedRecently { queue }) => CloudError::QueueDeletedRecently { queue },
+            other => return other,
+        };
+        let waited = started.elapsed();
+        if waited >= options.deleted_recently_timeout {
+            return Err(error);
+        }
+        let delay_now = delay.min(options.deleted_recently_timeout - waited);
+        tracing::info!(queue = %name, retry_in_ms = delay_now.as_millis() as u64, "SQS still reserves the name of a recently deleted queue; retrying");
+        tokio::time::sleep(delay_now).await;
+        delay = (delay * 2).min(options.retry_backoff * 16);
+    }
+}
+
+/// Checks whether AWS rejected a policy because it names a principal it does not know, which
+/// happens for a role or user created moments ago.
+fn is_unknown_principal(error: &CloudError) -> bool {
+    let text = error_chain(error).to_ascii_lowercase();
+    text.contains("invalid principal") || (text.contains("principal") && text.contains("does not exist"))
+}
+
+/// Runs `call`, repeating it with doubling delays while AWS rejects an unknown principal, until
+/// `options.principal_timeout`.
+async fn with_principal_retry<T, F, Fut>(options: &ApplyOptions, resource: &str, mut call: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CloudError>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut delay = options.retry_backoff;
+    loop {
+        match call().await {
+            Err(error) if is_unknown_principal(&error) && started.elapsed() < options.principal_timeout => {
+                let delay_now = delay.min(options.principal_timeout - started.elapsed());
+                tracing::debug!(resource, error = %error_chain(&error), retry_in_ms = delay_now.as_millis() as u64, "AWS does not know a principal of the policy yet; retrying");
                 tokio::time::sleep(delay_now).await;
-                delay = (delay * 2).min(options.deleted_recently_backoff * 16);
+                delay = (delay * 2).min(options.retry_backoff * 16);
             }
             other => return other,
         }
@@ -457,9 +278,11 @@ async fn create_with_retry<C: Cloud>(
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn lock_into_inner<T>(mutex: Mutex<T>) -> T {
+    mutex.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::plan::Action;
 use crate::cloud::memory::{InjectedFailure, MemoryCloud};
 use crate::cloud::read_queues;
 use crate::model::DesiredState;
@@ -31,11 +32,11 @@ async fn plan_against(cloud: &MemoryCloud, desired: &DesiredState) -> Plan {
     diff(desired, &live)
 }
 
-fn phase_queues(phases: &[Vec<QueueSteps>]) -> Vec<Vec<String>> {
+fn phase_queues(phases: &[Vec<ResourceSteps>]) -> Vec<Vec<String>> {
     phases
         .iter()
         .map(|phase| {
-            let mut names: Vec<String> = phase.iter().map(|steps| steps.queue.clone()).collect();
+            let mut names: Vec<String> = phase.iter().map(|steps| steps.resource.clone()).collect();
             names.sort();
             names
         })
@@ -173,7 +174,7 @@ async fn create_gives_up_after_timeout() {
             completed,
         } => {
             assert_eq!(failures.len(), 1);
-            assert_eq!(failures[0].queue, "shop-test-orders");
+            assert_eq!(failures[0].resource, "shop-test-orders");
             assert!(matches!(
                 failures[0].error,
                 CloudError::QueueDeletedRecently { .. }
@@ -416,6 +417,6 @@ async fn failure_message_names_cause() {
 
     assert_eq!(
         error.to_string(),
-        "apply failed for 1 queue(s) after 0 completed step(s): CreateQueue shop-test-orders: sqs:CreateQueue was throttled by AWS after retries: injected throttling; run apply again once the cause is fixed"
+        "apply failed for 1 resource(s) after 0 completed step(s): CreateQueue shop-test-orders: sqs:CreateQueue was throttled by AWS after retries: injected throttling; run apply again once the cause is fixed"
     );
 }

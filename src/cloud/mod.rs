@@ -338,6 +338,46 @@ pub async fn read_queues<C: Cloud>(
     Ok(queues)
 }
 
+/// A managed policy under sqsform's IAM path, with its default document and attachments.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LivePolicy {
+    pub name: String,
+    pub arn: String,
+    pub default_version_id: String,
+    /// The default version's document, decoded; `None` when it does not parse.
+    pub document: Option<serde_json::Value>,
+    /// The document as IAM returned it.
+    pub document_text: String,
+    /// Roles the policy is attached to.
+    pub roles: Vec<String>,
+}
+
+/// Reads every managed policy under `path`: the listing, then the default version and the
+/// attached roles of each policy, at most `parallelism` policies at once.
+pub async fn read_policies<C: Cloud>(cloud: &C, path: &str, parallelism: usize) -> Result<Vec<LivePolicy>, CloudError> {
+    let listed = cloud.list_policies(path).await?;
+    let reads = listed.into_iter().map(|policy| async move {
+        let (document_text, roles) = futures::join!(
+            cloud.get_policy_document(&policy.arn, &policy.default_version_id),
+            cloud.list_policy_roles(&policy.arn)
+        );
+        let document_text = document_text?;
+        let mut roles = roles?;
+        roles.sort();
+        Ok::<LivePolicy, CloudError>(LivePolicy {
+            document: crate::policy::parse(&document_text).ok(),
+            document_text,
+            roles,
+            name: policy.name,
+            arn: policy.arn,
+            default_version_id: policy.default_version_id,
+        })
+    });
+    let mut policies: Vec<LivePolicy> = stream::iter(reads).buffer_unordered(parallelism.max(1)).try_collect().await?;
+    policies.sort_by(|left, right| left.name.cmp(&right.name));
+    Ok(policies)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

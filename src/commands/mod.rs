@@ -81,6 +81,13 @@ pub enum CommandError {
         first: String,
         second: String,
     },
+    /// IAM roles named in the environment file do not exist.
+    #[error("IAM role(s) {} named in environments/{environment}.yaml do not exist in account {account_id}; create them or fix the role names under services:", .roles.join(", "))]
+    MissingRoles {
+        environment: String,
+        account_id: String,
+        roles: Vec<String>,
+    },
     /// Writing output failed.
     #[error("failed to write output")]
     Io(#[from] std::io::Error),
@@ -152,16 +159,47 @@ pub async fn check_account<C: Cloud>(
     Ok(())
 }
 
-/// Reads the live queues of the environment and diffs them against the spec.
-pub async fn build_plan<C: Cloud>(
-    cloud: &C,
-    desired: &DesiredState,
-    parallelism: usize,
-) -> Result<Plan, CommandError> {
-    let live = cloud::read_queues(cloud, &desired.prefix, parallelism).await?;
-    Ok(crate::plan::diff(desired, &live))
-}
+/// Reads the live queues and managed policies of the environment and diffs them against the
+/// spec.
+///
+/// Calls: one ListQueues page per 1,000 queues and two calls per queue; one ListPolicies page
+/// per 100 policies and two calls per policy. Only a plan with IAM changes adds calls: the
+/// versions of each policy whose document changes or that is deleted, and GetRole for each
+/// role a policy is newly attached to.
+///
+/// Errors with [`CommandError::MissingRoles`] when a role to attach does not exist.
+pub async fn build_plan<C: Cloud>(cloud: &C, desired: &DesiredState, parallelism: usize) -> Result<Plan, CommandError> {
+    let (queues, policies) = futures::join!(
+        cloud::read_queues(cloud, &desired.prefix, parallelism),
+        cloud::read_policies(cloud, &desired.iam_path, parallelism)
+    );
+    let mut plan = crate::plan::diff(desired, &queues?);
+    let mut policy_changes = crate::plan::iam::diff_policies(desired, &policies?);
 
+    let mut versions = std::collections::BTreeMap::new();
+    for arn in crate::plan::iam::policies_needing_versions(&policy_changes) {
+        let listed = cloud.list_policy_versions(&arn).await?;
+        versions.insert(arn, listed);
+    }
+    crate::plan::iam::add_version_steps(&mut policy_changes, &versions);
+
+    let mut missing = Vec::new();
+    for role in crate::plan::iam::roles_to_attach(&policy_changes) {
+        if !cloud.role_exists(&role).await? {
+            missing.push(role);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CommandError::MissingRoles {
+            environment: desired.environment.clone(),
+            account_id: desired.account_id.clone(),
+            roles: missing,
+        });
+    }
+
+    plan.set_policies(policy_changes);
+    Ok(plan)
+}
 /// Writes the API call counts on stderr as one line.
 pub(crate) fn print_api_calls(stderr: &mut dyn Write, calls: &ApiCalls) -> std::io::Result<()> {
     let parts: Vec<String> = calls

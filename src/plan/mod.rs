@@ -5,6 +5,7 @@
 //! plan is plain data; renderers turn it into text or JSON, and `apply` executes it.
 
 mod attributes;
+pub mod iam;
 mod safety;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::cloud::{Attributes, LiveQueue, Tags};
 use crate::model::{self, DesiredQueue, DesiredState, QueueRole};
 
+pub use iam::{PolicyChange, PolicySummary};
 pub use attributes::{RETENTION, create_attributes};
 pub use safety::{SafetyFlags, blocked_changes};
 
@@ -161,12 +163,22 @@ pub struct Plan {
     /// Queues with the prefix that sqsform neither declares nor owns, so it never touches them.
     pub unmanaged: Vec<String>,
     pub summary: Summary,
+    /// Every desired managed IAM policy, then the ones to delete.
+    pub policies: Vec<PolicyChange>,
+    pub policy_summary: PolicySummary,
 }
 
 impl Plan {
     /// Checks whether applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
         self.queues.iter().any(|queue| queue.action != Action::NoOp)
+            || self.policies.iter().any(|policy| policy.action != Action::NoOp)
+    }
+
+    /// Sets the policy changes and their counts.
+    pub fn set_policies(&mut self, policies: Vec<PolicyChange>) {
+        self.policy_summary = iam::summarize(&policies);
+        self.policies = policies;
     }
 
     /// Returns the entries that change something.
@@ -256,6 +268,8 @@ pub fn diff(desired: &DesiredState, live: &[LiveQueue]) -> Plan {
         queues,
         unmanaged,
         summary,
+        policies: Vec::new(),
+        policy_summary: PolicySummary::default(),
     }
 }
 

@@ -11,6 +11,10 @@ use crate::cloud::ApiCalls;
 use crate::model::QueueRole;
 use crate::plan::{Action, AttributeChange, Plan, QueueChange};
 
+mod iam;
+
+pub use iam::{policy_drift, PolicyDrift};
+
 /// Version of the JSON documents below; it changes when a field changes meaning or goes away.
 pub const JSON_FORMAT_VERSION: u32 = 1;
 
@@ -108,6 +112,11 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
         writeln!(out)?;
     }
 
+    for change in plan.policies.iter().filter(|change| change.action != Action::NoOp) {
+        iam::write_policy_change(out, change, style)?;
+        writeln!(out)?;
+    }
+
     if !plan.unmanaged.is_empty() {
         writeln!(
             out,
@@ -118,26 +127,39 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
     }
 
     let summary = plan.summary;
-    if plan.has_changes() {
-        writeln!(
+    let policies = plan.policy_summary;
+    if !plan.has_changes() {
+        return writeln!(
             out,
-            "{} {} to create, {} to update, {} to replace, {} to delete, {} to adopt, {} unchanged.",
-            style.bold("Plan:"),
-            summary.create,
-            summary.update,
-            summary.replace,
-            summary.delete,
-            summary.adopt,
-            summary.unchanged
-        )
-    } else {
-        writeln!(
-            out,
-            "{} {} queue(s) match the spec.",
+            "{} {} queue(s) and {} IAM policy(ies) match the spec.",
             style.bold("No changes."),
-            summary.unchanged
-        )
+            summary.unchanged,
+            policies.unchanged
+        );
     }
+    writeln!(
+        out,
+        "{} {} to create, {} to update, {} to replace, {} to delete, {} to adopt, {} unchanged.",
+        style.bold("Plan:"),
+        summary.create,
+        summary.update,
+        summary.replace,
+        summary.delete,
+        summary.adopt,
+        summary.unchanged
+    )?;
+    if !plan.policies.is_empty() {
+        writeln!(
+            out,
+            "{} {} to create, {} to update, {} to delete, {} unchanged.",
+            style.bold("IAM policies:"),
+            policies.create,
+            policies.update,
+            policies.delete,
+            policies.unchanged
+        )?;
+    }
+    Ok(())
 }
 
 fn describe_role(change: &QueueChange) -> String {
@@ -214,43 +236,10 @@ fn write_attribute(
     style: Style,
 ) -> io::Result<()> {
     if attribute.is_document() {
-        let parse = |text: Option<&String>| {
-            text.and_then(|text| crate::policy::parse(text).ok())
-                .unwrap_or(serde_json::Value::Null)
-        };
+        let parse = |text: Option<&String>| text.and_then(|text| crate::policy::parse(text).ok());
         let before = parse(attribute.before.as_ref());
         let after = parse(attribute.after.as_ref());
-        let heading = match (&attribute.before, &attribute.after) {
-            (None, Some(_)) => "set",
-            (Some(_), None) => "removed",
-            _ => "changed",
-        };
-        writeln!(
-            out,
-            "      {}:",
-            format_args!("{} {heading}", attribute.name)
-        )?;
-        let diff = if before.is_null() || after.is_null() {
-            let document = if after.is_null() { &before } else { &after };
-            let sign = if after.is_null() { "- " } else { "+ " };
-            crate::policy::to_pretty(document)
-                .lines()
-                .map(|line| format!("{sign}{line}\n"))
-                .collect::<String>()
-        } else {
-            crate::policy::line_diff(&before, &after)
-        };
-        for line in diff.lines() {
-            let painted = if line.starts_with("+ ") {
-                style.green(line)
-            } else if line.starts_with("- ") {
-                style.red(line)
-            } else {
-                line.to_string()
-            };
-            writeln!(out, "        {painted}")?;
-        }
-        return Ok(());
+        return write_document(out, &attribute.name, before.as_ref(), after.as_ref(), style);
     }
     if creating {
         writeln!(
@@ -268,6 +257,39 @@ fn write_attribute(
             display_value(attribute.after.as_deref())
         )
     }
+}
+
+/// Writes a policy document change: the whole document when it is set or removed, otherwise a
+/// line diff.
+pub(crate) fn write_document(
+    out: &mut dyn Write,
+    name: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+    style: Style,
+) -> io::Result<()> {
+    let (heading, diff) = match (before, after) {
+        (None, Some(document)) => ("set", signed_lines(document, "+ ")),
+        (Some(document), None) => ("removed", signed_lines(document, "- ")),
+        (Some(before), Some(after)) => ("changed", crate::policy::line_diff(before, after)),
+        (None, None) => return Ok(()),
+    };
+    writeln!(out, "      {name} {heading}:")?;
+    for line in diff.lines() {
+        let painted = if line.starts_with("+ ") {
+            style.green(line)
+        } else if line.starts_with("- ") {
+            style.red(line)
+        } else {
+            line.to_string()
+        };
+        writeln!(out, "        {painted}")?;
+    }
+    Ok(())
+}
+
+fn signed_lines(document: &serde_json::Value, sign: &str) -> String {
+    crate::policy::to_pretty(document).lines().map(|line| format!("{sign}{line}\n")).collect()
 }
 
 /// The difference between one queue and the spec, as `drift` reports it.
@@ -348,6 +370,8 @@ pub struct DriftDocument<'a> {
     pub environment: &'a str,
     pub drifted: bool,
     pub queues: Vec<QueueDrift>,
+    pub policies: Vec<PolicyDrift>,
+    /// Queues that match the spec.
     pub in_sync: usize,
     pub api_calls: &'a ApiCalls,
 }
@@ -355,11 +379,13 @@ pub struct DriftDocument<'a> {
 /// Writes drift as JSON.
 pub fn drift_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io::Result<()> {
     let queues = drift_of(plan);
+    let policies = policy_drift(plan);
     let document = DriftDocument {
         format_version: JSON_FORMAT_VERSION,
         environment: &plan.environment,
-        drifted: !queues.is_empty(),
+        drifted: !queues.is_empty() || !policies.is_empty(),
         queues,
+        policies,
         in_sync: plan.summary.unchanged,
         api_calls,
     };
@@ -370,21 +396,30 @@ pub fn drift_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io:
 /// Writes drift for people: each drifted queue with expected and actual values.
 pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
     let queues = drift_of(plan);
-    if queues.is_empty() {
+    let policies = policy_drift(plan);
+    if queues.is_empty() && policies.is_empty() {
         return writeln!(
             out,
-            "No drift: {} queue(s) in {} / {} match the spec.",
-            plan.summary.unchanged, plan.project, plan.environment
+            "No drift: {} queue(s) and {} IAM policy(ies) in {} / {} match the spec.",
+            plan.summary.unchanged, plan.policy_summary.unchanged, plan.project, plan.environment
         );
     }
+    let policy_count = if policies.is_empty() {
+        String::new()
+    } else {
+        format!(" and {} IAM policy(ies)", policies.len())
+    };
     writeln!(
         out,
-        "{} {} queue(s) in {} / {} differ from the spec:",
+        "{} {} queue(s){policy_count} in {} / {} differ from the spec:",
         style.bold("Drift:"),
         queues.len(),
         plan.project,
         plan.environment
     )?;
+    for drift in &policies {
+        iam::write_policy_drift(out, drift, style)?;
+    }
     for queue in &queues {
         let description = match queue.kind {
             "missing" => "missing: in the spec but not in AWS",
