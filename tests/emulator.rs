@@ -26,7 +26,7 @@ queues:
 
 #[tokio::test]
 async fn shipped_spec_applies_and_replans_empty() {
-    let workspace = Workspace::new("replan", &shipped_spec());
+    let workspace = common::shipped_workspace("replan").await;
 
     let apply = workspace.run(&["apply", "--auto-approve"]);
     apply.expect_code(0);
@@ -47,15 +47,15 @@ async fn shipped_spec_applies_and_replans_empty() {
     plan.expect_code(0);
     assert!(
         plan.stdout
-            .contains("No changes. 10 queue(s) match the spec."),
+            .contains("No changes. 10 queue(s) and 8 IAM policy(ies) match the spec."),
         "{}",
         plan.stdout
     );
 }
 
 #[tokio::test]
-async fn noop_plan_makes_two_calls_per_queue() {
-    let workspace = Workspace::new("calls", &shipped_spec());
+async fn noop_plan_call_counts() {
+    let workspace = common::shipped_workspace("calls").await;
     workspace.run(&["apply", "--auto-approve"]).expect_code(0);
 
     let plan = workspace.run(&["plan", "--format", "json"]);
@@ -67,12 +67,16 @@ async fn noop_plan_makes_two_calls_per_queue() {
     assert_eq!(calls["by_operation"]["sqs:ListQueueTags"], 10);
     assert_eq!(calls["by_operation"]["sqs:ListQueues"], 1);
     assert_eq!(calls["by_operation"]["sts:GetCallerIdentity"], 1);
-    assert_eq!(calls["total"], 22);
+    // One ListPolicies page, then the default version and the attachments of 8 policies.
+    assert_eq!(calls["by_operation"]["iam:ListPolicies"], 1);
+    assert_eq!(calls["by_operation"]["iam:GetPolicyVersion"], 8);
+    assert_eq!(calls["by_operation"]["iam:ListEntitiesForPolicy"], 8);
+    assert_eq!(calls["total"], 39);
     assert_eq!(
         calls["by_operation"]
             .as_object()
             .map(|operations| operations.len()),
-        Some(4)
+        Some(7)
     );
 }
 

@@ -28,10 +28,10 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::Instrument;
 
-pub use schedule::{schedule, ResourceSteps, Step};
+pub use schedule::{ResourceSteps, Step, schedule};
 
-use crate::cloud::{error_chain, Attributes, Cloud, CloudError, Tags};
-use crate::plan::{blocked_changes, Plan, SafetyFlags};
+use crate::cloud::{Attributes, Cloud, CloudError, Tags, error_chain};
+use crate::plan::{Plan, SafetyFlags, blocked_changes};
 
 /// Settings of an apply run.
 #[derive(Clone, Debug)]
@@ -82,7 +82,14 @@ pub enum ApplyError {
 fn describe_failures(failures: &[StepFailure]) -> String {
     failures
         .iter()
-        .map(|failure| format!("{} {}: {}", failure.operation, failure.resource, error_chain(&failure.error)))
+        .map(|failure| {
+            format!(
+                "{} {}: {}",
+                failure.operation,
+                failure.resource,
+                error_chain(&failure.error)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -121,7 +128,11 @@ pub async fn apply<C: Cloud>(
         if options.stop.load(Ordering::SeqCst) {
             break;
         }
-        tracing::debug!(phase = number + 1, resources = phase.len(), "starting apply phase");
+        tracing::debug!(
+            phase = number + 1,
+            resources = phase.len(),
+            "starting apply phase"
+        );
         let results: Vec<Result<(), StepFailure>> = stream::iter(phase)
             .map(|steps| run_steps(cloud, steps, options, &urls, &completed))
             .buffer_unordered(options.parallelism.max(1))
@@ -130,7 +141,10 @@ pub async fn apply<C: Cloud>(
         let failures: Vec<StepFailure> = results.into_iter().filter_map(Result::err).collect();
         if !failures.is_empty() {
             let completed = lock_into_inner(completed);
-            return Err(ApplyError::Failed { failures, completed });
+            return Err(ApplyError::Failed {
+                failures,
+                completed,
+            });
         }
     }
 
@@ -148,7 +162,11 @@ async fn run_steps<C: Cloud>(
     urls: &Mutex<BTreeMap<String, String>>,
     completed: &Mutex<Vec<CompletedStep>>,
 ) -> Result<(), StepFailure> {
-    let ResourceSteps { resource, address, steps } = resource_steps;
+    let ResourceSteps {
+        resource,
+        address,
+        steps,
+    } = resource_steps;
     let mut address = address.or_else(|| lock(urls).get(&resource).cloned());
 
     for step in steps {
@@ -158,18 +176,30 @@ async fn run_steps<C: Cloud>(
         }
         let operation = step.operation();
         let span = tracing::info_span!("apply", resource = %resource, action = operation);
-        let result = run_step(cloud, &resource, &step, address.as_deref(), options).instrument(span).await;
+        let result = run_step(cloud, &resource, &step, address.as_deref(), options)
+            .instrument(span)
+            .await;
 
         match result {
             Ok(Some(created_url)) => {
                 lock(urls).insert(resource.clone(), created_url.clone());
                 address = Some(created_url);
-                lock(completed).push(CompletedStep { resource: resource.clone(), operation });
+                lock(completed).push(CompletedStep {
+                    resource: resource.clone(),
+                    operation,
+                });
             }
-            Ok(None) => lock(completed).push(CompletedStep { resource: resource.clone(), operation }),
+            Ok(None) => lock(completed).push(CompletedStep {
+                resource: resource.clone(),
+                operation,
+            }),
             Err(error) => {
                 tracing::warn!(resource = %resource, operation, error = %error_chain(&error), "apply step failed");
-                return Err(StepFailure { resource, operation, error });
+                return Err(StepFailure {
+                    resource,
+                    operation,
+                    error,
+                });
             }
         }
     }
@@ -189,18 +219,32 @@ async fn run_step<C: Cloud>(
         tracing::info!("created queue");
         return Ok(Some(url));
     }
-    if let Step::CreatePolicy { name, path, document, tags } = step {
-        with_principal_retry(options, resource, || cloud.create_policy(name, path, document, tags)).await?;
+    if let Step::CreatePolicy {
+        name,
+        path,
+        document,
+        tags,
+    } = step
+    {
+        with_principal_retry(options, resource, || {
+            cloud.create_policy(name, path, document, tags)
+        })
+        .await?;
         tracing::info!("created policy");
         return Ok(None);
     }
 
     let Some(address) = address else {
-        return Err(CloudError::QueueNotFound { queue: resource.to_string() });
+        return Err(CloudError::QueueNotFound {
+            queue: resource.to_string(),
+        });
     };
     match step {
         Step::SetAttributes { attributes } => {
-            with_principal_retry(options, resource, || cloud.set_queue_attributes(address, attributes)).await?;
+            with_principal_retry(options, resource, || {
+                cloud.set_queue_attributes(address, attributes)
+            })
+            .await?;
         }
         Step::Tag { tags } => cloud.tag_queue(address, tags).await?,
         Step::Untag { keys } => cloud.untag_queue(address, keys).await?,
@@ -209,9 +253,14 @@ async fn run_step<C: Cloud>(
             Ok(()) | Err(CloudError::QueueNotFound { .. }) => {}
             Err(error) => return Err(error),
         },
-        Step::DeletePolicyVersion { version_id } => cloud.delete_policy_version(address, version_id).await?,
+        Step::DeletePolicyVersion { version_id } => {
+            cloud.delete_policy_version(address, version_id).await?
+        }
         Step::CreatePolicyVersion { document } => {
-            with_principal_retry(options, resource, || cloud.create_policy_version(address, document)).await?;
+            with_principal_retry(options, resource, || {
+                cloud.create_policy_version(address, document)
+            })
+            .await?;
         }
         Step::AttachRole { role } => cloud.attach_role_policy(role, address).await?,
         Step::DetachRole { role } => cloud.detach_role_policy(role, address).await?,
@@ -233,8 +282,14 @@ async fn create_queue<C: Cloud>(
     let started = tokio::time::Instant::now();
     let mut delay = options.retry_backoff;
     loop {
-        let error = match with_principal_retry(options, name, || cloud.create_queue(name, attributes, tags)).await {
-            Err(CloudError::QueueDeletedRecently { queue }) => CloudError::QueueDeletedRecently { queue },
+        let error = match with_principal_retry(options, name, || {
+            cloud.create_queue(name, attributes, tags)
+        })
+        .await
+        {
+            Err(CloudError::QueueDeletedRecently { queue }) => {
+                CloudError::QueueDeletedRecently { queue }
+            }
             other => return other,
         };
         let waited = started.elapsed();
@@ -252,12 +307,17 @@ async fn create_queue<C: Cloud>(
 /// happens for a role or user created moments ago.
 fn is_unknown_principal(error: &CloudError) -> bool {
     let text = error_chain(error).to_ascii_lowercase();
-    text.contains("invalid principal") || (text.contains("principal") && text.contains("does not exist"))
+    text.contains("invalid principal")
+        || (text.contains("principal") && text.contains("does not exist"))
 }
 
 /// Runs `call`, repeating it with doubling delays while AWS rejects an unknown principal, until
 /// `options.principal_timeout`.
-async fn with_principal_retry<T, F, Fut>(options: &ApplyOptions, resource: &str, mut call: F) -> Result<T, CloudError>
+async fn with_principal_retry<T, F, Fut>(
+    options: &ApplyOptions,
+    resource: &str,
+    mut call: F,
+) -> Result<T, CloudError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, CloudError>>,
@@ -266,7 +326,10 @@ where
     let mut delay = options.retry_backoff;
     loop {
         match call().await {
-            Err(error) if is_unknown_principal(&error) && started.elapsed() < options.principal_timeout => {
+            Err(error)
+                if is_unknown_principal(&error)
+                    && started.elapsed() < options.principal_timeout =>
+            {
                 let delay_now = delay.min(options.principal_timeout - started.elapsed());
                 tracing::debug!(resource, error = %error_chain(&error), retry_in_ms = delay_now.as_millis() as u64, "AWS does not know a principal of the policy yet; retrying");
                 tokio::time::sleep(delay_now).await;
@@ -278,11 +341,15 @@ where
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn lock_into_inner<T>(mutex: Mutex<T>) -> T {
-    mutex.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

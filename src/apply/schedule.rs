@@ -11,16 +11,38 @@ const LATE_ATTRIBUTES: &[&str] = &["RedriveAllowPolicy", "Policy"];
 /// One call to make for one resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
-    Create { attributes: Attributes, tags: Tags },
-    SetAttributes { attributes: Attributes },
-    Tag { tags: Tags },
-    Untag { keys: Vec<String> },
+    Create {
+        attributes: Attributes,
+        tags: Tags,
+    },
+    SetAttributes {
+        attributes: Attributes,
+    },
+    Tag {
+        tags: Tags,
+    },
+    Untag {
+        keys: Vec<String>,
+    },
     Delete,
-    CreatePolicy { name: String, path: String, document: String, tags: Tags },
-    DeletePolicyVersion { version_id: String },
-    CreatePolicyVersion { document: String },
-    AttachRole { role: String },
-    DetachRole { role: String },
+    CreatePolicy {
+        name: String,
+        path: String,
+        document: String,
+        tags: Tags,
+    },
+    DeletePolicyVersion {
+        version_id: String,
+    },
+    CreatePolicyVersion {
+        document: String,
+    },
+    AttachRole {
+        role: String,
+    },
+    DetachRole {
+        role: String,
+    },
     DeletePolicy,
 }
 
@@ -69,59 +91,96 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
     for change in plan.changes() {
         let depth = depths.get(change.name.as_str()).copied().unwrap_or(0);
         let order = depth * 2 + usize::from(!change.dead_letter_target);
-        let delete_target = if change.dead_letter_target { &mut dead_letter_deletes } else { &mut deletes };
+        let delete_target = if change.dead_letter_target {
+            &mut dead_letter_deletes
+        } else {
+            &mut deletes
+        };
         match change.action {
             Action::Create | Action::Replace => {
                 let (early_attributes, late_attributes) = split_late(&change.attributes, true);
                 early.entry(order).or_default().push(ResourceSteps {
                     resource: change.name.clone(),
                     address: None,
-                    steps: vec![Step::Create { attributes: early_attributes, tags: tags_to_set(change) }],
+                    steps: vec![Step::Create {
+                        attributes: early_attributes,
+                        tags: tags_to_set(change),
+                    }],
                 });
                 if !late_attributes.is_empty() {
                     late.push(ResourceSteps {
                         resource: change.name.clone(),
                         address: None,
-                        steps: vec![Step::SetAttributes { attributes: late_attributes }],
+                        steps: vec![Step::SetAttributes {
+                            attributes: late_attributes,
+                        }],
                     });
                 }
                 if let Some(old) = &change.replaces {
-                    delete_target.push(ResourceSteps { resource: old.name.clone(), address: Some(old.url.clone()), steps: vec![Step::Delete] });
+                    delete_target.push(ResourceSteps {
+                        resource: old.name.clone(),
+                        address: Some(old.url.clone()),
+                        steps: vec![Step::Delete],
+                    });
                 }
             }
             Action::Update | Action::Adopt => {
                 let (early_attributes, late_attributes) = split_late(&change.attributes, false);
                 let mut steps = Vec::new();
                 if !early_attributes.is_empty() {
-                    steps.push(Step::SetAttributes { attributes: early_attributes });
+                    steps.push(Step::SetAttributes {
+                        attributes: early_attributes,
+                    });
                 }
                 if !change.tags.set.is_empty() {
-                    steps.push(Step::Tag { tags: tags_to_set(change) });
+                    steps.push(Step::Tag {
+                        tags: tags_to_set(change),
+                    });
                 }
                 if !change.tags.remove.is_empty() {
-                    steps.push(Step::Untag { keys: change.tags.remove.keys().cloned().collect() });
+                    steps.push(Step::Untag {
+                        keys: change.tags.remove.keys().cloned().collect(),
+                    });
                 }
                 if !steps.is_empty() {
-                    early.entry(order).or_default().push(ResourceSteps { resource: change.name.clone(), address: change.url.clone(), steps });
+                    early.entry(order).or_default().push(ResourceSteps {
+                        resource: change.name.clone(),
+                        address: change.url.clone(),
+                        steps,
+                    });
                 }
                 if !late_attributes.is_empty() {
                     late.push(ResourceSteps {
                         resource: change.name.clone(),
                         address: change.url.clone(),
-                        steps: vec![Step::SetAttributes { attributes: late_attributes }],
+                        steps: vec![Step::SetAttributes {
+                            attributes: late_attributes,
+                        }],
                     });
                 }
             }
             Action::Delete => {
-                delete_target.push(ResourceSteps { resource: change.name.clone(), address: change.url.clone(), steps: vec![Step::Delete] });
+                delete_target.push(ResourceSteps {
+                    resource: change.name.clone(),
+                    address: change.url.clone(),
+                    steps: vec![Step::Delete],
+                });
             }
             Action::NoOp => {}
         }
     }
 
     let mut policies = Vec::new();
-    for change in plan.policies.iter().filter(|change| change.action != Action::NoOp) {
-        let steps = ResourceSteps { resource: change.name.clone(), address: Some(change.arn.clone()), steps: policy_steps(change) };
+    for change in plan
+        .policies
+        .iter()
+        .filter(|change| change.action != Action::NoOp)
+    {
+        let steps = ResourceSteps {
+            resource: change.name.clone(),
+            address: Some(change.arn.clone()),
+            steps: policy_steps(change),
+        };
         if change.action == Action::Delete {
             deletes.push(steps);
         } else {
@@ -137,33 +196,68 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
 }
 
 fn tags_to_set(change: &crate::plan::QueueChange) -> Tags {
-    change.tags.set.iter().map(|(key, value)| (key.clone(), value.after.clone())).collect()
+    change
+        .tags
+        .set
+        .iter()
+        .map(|(key, value)| (key.clone(), value.after.clone()))
+        .collect()
 }
 
 /// Returns the IAM calls of one policy change, in the order IAM requires.
 fn policy_steps(change: &PolicyChange) -> Vec<Step> {
-    let document = change.after.as_ref().map(crate::policy::to_compact).unwrap_or_default();
+    let document = change
+        .after
+        .as_ref()
+        .map(crate::policy::to_compact)
+        .unwrap_or_default();
     let mut steps = Vec::new();
     match change.action {
         Action::Create => {
-            steps.push(Step::CreatePolicy { name: change.name.clone(), path: change.path.clone(), document, tags: change.tags.clone() });
+            steps.push(Step::CreatePolicy {
+                name: change.name.clone(),
+                path: change.path.clone(),
+                document,
+                tags: change.tags.clone(),
+            });
         }
         Action::Update if change.after.is_some() => {
             if let Some(version_id) = &change.delete_version {
-                steps.push(Step::DeletePolicyVersion { version_id: version_id.clone() });
+                steps.push(Step::DeletePolicyVersion {
+                    version_id: version_id.clone(),
+                });
             }
             steps.push(Step::CreatePolicyVersion { document });
         }
         Action::Delete => {
-            steps.extend(change.detach.iter().map(|role| Step::DetachRole { role: role.clone() }));
-            steps.extend(change.delete_versions.iter().map(|version_id| Step::DeletePolicyVersion { version_id: version_id.clone() }));
+            steps.extend(
+                change
+                    .detach
+                    .iter()
+                    .map(|role| Step::DetachRole { role: role.clone() }),
+            );
+            steps.extend(change.delete_versions.iter().map(|version_id| {
+                Step::DeletePolicyVersion {
+                    version_id: version_id.clone(),
+                }
+            }));
             steps.push(Step::DeletePolicy);
             return steps;
         }
         _ => {}
     }
-    steps.extend(change.attach.iter().map(|role| Step::AttachRole { role: role.clone() }));
-    steps.extend(change.detach.iter().map(|role| Step::DetachRole { role: role.clone() }));
+    steps.extend(
+        change
+            .attach
+            .iter()
+            .map(|role| Step::AttachRole { role: role.clone() }),
+    );
+    steps.extend(
+        change
+            .detach
+            .iter()
+            .map(|role| Step::DetachRole { role: role.clone() }),
+    );
     steps
 }
 
@@ -178,8 +272,12 @@ fn redrive_depths(plan: &Plan) -> BTreeMap<&str, usize> {
     let targets: BTreeMap<&str, String> = plan
         .changes()
         .filter_map(|change| {
-            let redrive = change.attributes.iter().find(|attribute| attribute.name == "RedrivePolicy")?;
-            let document: serde_json::Value = serde_json::from_str(redrive.after.as_deref()?).ok()?;
+            let redrive = change
+                .attributes
+                .iter()
+                .find(|attribute| attribute.name == "RedrivePolicy")?;
+            let document: serde_json::Value =
+                serde_json::from_str(redrive.after.as_deref()?).ok()?;
             let arn = document.get("deadLetterTargetArn")?.as_str()?;
             let target = arn.rsplit(':').next()?.to_string();
             Some((change.name.as_str(), target))
@@ -190,7 +288,10 @@ fn redrive_depths(plan: &Plan) -> BTreeMap<&str, usize> {
     for name in targets.keys() {
         let mut depth = 0;
         let mut current = *name;
-        while let Some(target) = targets.get(current).filter(|target| created.contains(target.as_str())) {
+        while let Some(target) = targets
+            .get(current)
+            .filter(|target| created.contains(target.as_str()))
+        {
             depth += 1;
             if depth > targets.len() {
                 break;
@@ -209,7 +310,11 @@ fn split_late(changes: &[AttributeChange], creating: bool) -> (Attributes, Attri
     let mut early = Attributes::new();
     let mut late = Attributes::new();
     for change in changes {
-        let is_late = if creating { change.name == "RedriveAllowPolicy" } else { LATE_ATTRIBUTES.contains(&change.name.as_str()) };
+        let is_late = if creating {
+            change.name == "RedriveAllowPolicy"
+        } else {
+            LATE_ATTRIBUTES.contains(&change.name.as_str())
+        };
         let target = if is_late { &mut late } else { &mut early };
         target.insert(change.name.clone(), change.wire_value());
     }

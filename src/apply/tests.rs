@@ -1,10 +1,10 @@
 use std::time::Duration;
 
 use super::*;
-use crate::plan::Action;
 use crate::cloud::memory::{InjectedFailure, MemoryCloud};
 use crate::cloud::read_queues;
 use crate::model::DesiredState;
+use crate::plan::Action;
 use crate::plan::diff;
 use crate::spec::load_from_text;
 

@@ -354,7 +354,11 @@ pub struct LivePolicy {
 
 /// Reads every managed policy under `path`: the listing, then the default version and the
 /// attached roles of each policy, at most `parallelism` policies at once.
-pub async fn read_policies<C: Cloud>(cloud: &C, path: &str, parallelism: usize) -> Result<Vec<LivePolicy>, CloudError> {
+pub async fn read_policies<C: Cloud>(
+    cloud: &C,
+    path: &str,
+    parallelism: usize,
+) -> Result<Vec<LivePolicy>, CloudError> {
     let listed = cloud.list_policies(path).await?;
     let reads = listed.into_iter().map(|policy| async move {
         let (document_text, roles) = futures::join!(
@@ -373,7 +377,10 @@ pub async fn read_policies<C: Cloud>(cloud: &C, path: &str, parallelism: usize) 
             default_version_id: policy.default_version_id,
         })
     });
-    let mut policies: Vec<LivePolicy> = stream::iter(reads).buffer_unordered(parallelism.max(1)).try_collect().await?;
+    let mut policies: Vec<LivePolicy> = stream::iter(reads)
+        .buffer_unordered(parallelism.max(1))
+        .try_collect()
+        .await?;
     policies.sort_by(|left, right| left.name.cmp(&right.name));
     Ok(policies)
 }

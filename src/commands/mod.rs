@@ -168,7 +168,11 @@ pub async fn check_account<C: Cloud>(
 /// role a policy is newly attached to.
 ///
 /// Errors with [`CommandError::MissingRoles`] when a role to attach does not exist.
-pub async fn build_plan<C: Cloud>(cloud: &C, desired: &DesiredState, parallelism: usize) -> Result<Plan, CommandError> {
+pub async fn build_plan<C: Cloud>(
+    cloud: &C,
+    desired: &DesiredState,
+    parallelism: usize,
+) -> Result<Plan, CommandError> {
     let (queues, policies) = futures::join!(
         cloud::read_queues(cloud, &desired.prefix, parallelism),
         cloud::read_policies(cloud, &desired.iam_path, parallelism)

@@ -57,7 +57,10 @@ pub struct PolicySummary {
 
 /// Diffs the desired service policies against the live ones.
 pub fn diff_policies(desired: &DesiredState, live: &[LivePolicy]) -> Vec<PolicyChange> {
-    let live_by_name: BTreeMap<&str, &LivePolicy> = live.iter().map(|policy| (policy.name.as_str(), policy)).collect();
+    let live_by_name: BTreeMap<&str, &LivePolicy> = live
+        .iter()
+        .map(|policy| (policy.name.as_str(), policy))
+        .collect();
     let mut changes = Vec::new();
 
     for wanted in &desired.service_policies {
@@ -68,8 +71,15 @@ pub fn diff_policies(desired: &DesiredState, live: &[LivePolicy]) -> Vec<PolicyC
         changes.push(change);
     }
 
-    let desired_names: BTreeSet<&str> = desired.service_policies.iter().map(|policy| policy.name.as_str()).collect();
-    for existing in live.iter().filter(|policy| !desired_names.contains(policy.name.as_str())) {
+    let desired_names: BTreeSet<&str> = desired
+        .service_policies
+        .iter()
+        .map(|policy| policy.name.as_str())
+        .collect();
+    for existing in live
+        .iter()
+        .filter(|policy| !desired_names.contains(policy.name.as_str()))
+    {
         changes.push(PolicyChange {
             action: Action::Delete,
             service: None,
@@ -112,18 +122,36 @@ fn update(desired: &DesiredState, wanted: &ServicePolicy, existing: &LivePolicy)
         .document
         .as_ref()
         .is_some_and(|live| crate::policy::equivalent(live, &wanted.document).unwrap_or(false));
-    let attach: Vec<String> = if existing.roles.contains(&wanted.role) { Vec::new() } else { vec![wanted.role.clone()] };
-    let detach: Vec<String> = existing.roles.iter().filter(|role| **role != wanted.role).cloned().collect();
+    let attach: Vec<String> = if existing.roles.contains(&wanted.role) {
+        Vec::new()
+    } else {
+        vec![wanted.role.clone()]
+    };
+    let detach: Vec<String> = existing
+        .roles
+        .iter()
+        .filter(|role| **role != wanted.role)
+        .cloned()
+        .collect();
     let unchanged = same_document && attach.is_empty() && detach.is_empty();
 
     PolicyChange {
-        action: if unchanged { Action::NoOp } else { Action::Update },
+        action: if unchanged {
+            Action::NoOp
+        } else {
+            Action::Update
+        },
         service: Some(wanted.service.clone()),
         name: wanted.name.clone(),
         arn: existing.arn.clone(),
         path: desired.iam_path.clone(),
         role: Some(wanted.role.clone()),
-        before: (!same_document).then(|| existing.document.clone().unwrap_or_else(|| Value::String(existing.document_text.clone()))),
+        before: (!same_document).then(|| {
+            existing
+                .document
+                .clone()
+                .unwrap_or_else(|| Value::String(existing.document_text.clone()))
+        }),
         after: (!same_document).then(|| wanted.document.clone()),
         delete_version: None,
         delete_versions: Vec::new(),
@@ -145,23 +173,39 @@ pub fn policies_needing_versions(changes: &[PolicyChange]) -> Vec<String> {
 
 /// Fills in the version steps: at the version limit an update first deletes the oldest
 /// non-default version, and a delete removes every non-default version first.
-pub fn add_version_steps(changes: &mut [PolicyChange], versions: &BTreeMap<String, Vec<PolicyVersion>>) {
+pub fn add_version_steps(
+    changes: &mut [PolicyChange],
+    versions: &BTreeMap<String, Vec<PolicyVersion>>,
+) {
     for change in changes.iter_mut() {
-        let Some(listed) = versions.get(&change.arn) else { continue };
-        let mut non_default: Vec<&PolicyVersion> = listed.iter().filter(|version| !version.is_default).collect();
+        let Some(listed) = versions.get(&change.arn) else {
+            continue;
+        };
+        let mut non_default: Vec<&PolicyVersion> = listed
+            .iter()
+            .filter(|version| !version.is_default)
+            .collect();
         non_default.sort_by_key(|version| version.created_epoch_seconds);
         if change.document_changes() && listed.len() >= MAX_POLICY_VERSIONS {
-            change.delete_version = non_default.first().map(|version| version.version_id.clone());
+            change.delete_version = non_default
+                .first()
+                .map(|version| version.version_id.clone());
         }
         if change.action == Action::Delete {
-            change.delete_versions = non_default.iter().map(|version| version.version_id.clone()).collect();
+            change.delete_versions = non_default
+                .iter()
+                .map(|version| version.version_id.clone())
+                .collect();
         }
     }
 }
 
 /// Returns the roles the plan attaches policies to, whose existence must be checked.
 pub fn roles_to_attach(changes: &[PolicyChange]) -> BTreeSet<String> {
-    changes.iter().flat_map(|change| change.attach.iter().cloned()).collect()
+    changes
+        .iter()
+        .flat_map(|change| change.attach.iter().cloned())
+        .collect()
 }
 
 /// Counts policy actions.
@@ -191,24 +235,47 @@ pub struct Permission {
 pub fn permission_changes(before: &Value, after: &Value) -> (Vec<Permission>, Vec<Permission>) {
     let before_set = permissions(before);
     let after_set = permissions(after);
-    let key = |permission: &Permission| (permission.effect.clone(), permission.action.to_ascii_lowercase(), permission.resource.clone());
+    let key = |permission: &Permission| {
+        (
+            permission.effect.clone(),
+            permission.action.to_ascii_lowercase(),
+            permission.resource.clone(),
+        )
+    };
     let after_keys: BTreeSet<_> = after_set.iter().map(key).collect();
     let before_keys: BTreeSet<_> = before_set.iter().map(key).collect();
-    let removed = before_set.iter().filter(|permission| !after_keys.contains(&key(permission))).cloned().collect();
-    let added = after_set.iter().filter(|permission| !before_keys.contains(&key(permission))).cloned().collect();
+    let removed = before_set
+        .iter()
+        .filter(|permission| !after_keys.contains(&key(permission)))
+        .cloned()
+        .collect();
+    let added = after_set
+        .iter()
+        .filter(|permission| !before_keys.contains(&key(permission)))
+        .cloned()
+        .collect();
     (removed, added)
 }
 
 fn permissions(document: &Value) -> BTreeSet<Permission> {
-    let Ok(form) = crate::policy::display_form(document) else { return BTreeSet::new() };
+    let Ok(form) = crate::policy::display_form(document) else {
+        return BTreeSet::new();
+    };
     let mut result = BTreeSet::new();
     for statement in form["Statement"].as_array().into_iter().flatten() {
         let effect = statement["Effect"].as_str().unwrap_or_default().to_string();
         let actions = statement["Action"].as_array().cloned().unwrap_or_default();
-        let resources = statement["Resource"].as_array().cloned().unwrap_or_default();
+        let resources = statement["Resource"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for action in actions.iter().filter_map(Value::as_str) {
             for resource in resources.iter().filter_map(Value::as_str) {
-                result.insert(Permission { effect: effect.clone(), action: action.to_string(), resource: resource.to_string() });
+                result.insert(Permission {
+                    effect: effect.clone(),
+                    action: action.to_string(),
+                    resource: resource.to_string(),
+                });
             }
         }
     }
@@ -234,7 +301,9 @@ mod tests {
     fn desired() -> DesiredState {
         let spec = "project: shop\nservices:\n  orders-api: {}\nqueues:\n  orders:\n    producers: [orders-api]\n";
         let environment = "region: us-east-1\naccount_id: \"123456789012\"\nservices:\n  orders-api: orders-api-role\n";
-        crate::spec::load_from_text("queues.yaml", spec, "test", environment).expect("spec").desired
+        crate::spec::load_from_text("queues.yaml", spec, "test", environment)
+            .expect("spec")
+            .desired
     }
 
     #[test]
@@ -243,15 +312,25 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].action, Action::Create);
         assert_eq!(changes[0].attach, vec!["orders-api-role".to_string()]);
-        assert_eq!(changes[0].arn, "arn:aws:iam::123456789012:policy/sqsform/shop/test/shop-test-orders-api");
+        assert_eq!(
+            changes[0].arn,
+            "arn:aws:iam::123456789012:policy/sqsform/shop/test/shop-test-orders-api"
+        );
     }
 
     #[test]
     fn equal_document_with_reordered_actions_is_unchanged() {
         let desired = desired();
         let mut document = desired.service_policies[0].document.clone();
-        document["Statement"][0]["Action"] = json!(["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]);
-        let changes = diff_policies(&desired, &[live("shop-test-orders-api", document, &["orders-api-role"])]);
+        document["Statement"][0]["Action"] = json!([
+            "sqs:SendMessage",
+            "sqs:GetQueueUrl",
+            "sqs:GetQueueAttributes"
+        ]);
+        let changes = diff_policies(
+            &desired,
+            &[live("shop-test-orders-api", document, &["orders-api-role"])],
+        );
         assert_eq!(changes[0].action, Action::NoOp);
         assert!(policies_needing_versions(&changes).is_empty());
     }
@@ -260,13 +339,26 @@ mod tests {
     fn extra_role_is_detached_and_extra_action_named() {
         let desired = desired();
         let mut document = desired.service_policies[0].document.clone();
-        document["Statement"][0]["Action"].as_array_mut().unwrap().push(json!("sqs:DeleteQueue"));
-        let changes = diff_policies(&desired, &[live("shop-test-orders-api", document, &["orders-api-role", "intruder"])]);
+        document["Statement"][0]["Action"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("sqs:DeleteQueue"));
+        let changes = diff_policies(
+            &desired,
+            &[live(
+                "shop-test-orders-api",
+                document,
+                &["orders-api-role", "intruder"],
+            )],
+        );
 
         assert_eq!(changes[0].action, Action::Update);
         assert_eq!(changes[0].detach, vec!["intruder".to_string()]);
         assert!(changes[0].attach.is_empty());
-        let (removed, added) = permission_changes(changes[0].before.as_ref().unwrap(), changes[0].after.as_ref().unwrap());
+        let (removed, added) = permission_changes(
+            changes[0].before.as_ref().unwrap(),
+            changes[0].after.as_ref().unwrap(),
+        );
         assert_eq!(
             removed,
             vec![Permission {
@@ -281,9 +373,20 @@ mod tests {
     #[test]
     fn version_limit_deletes_oldest_non_default() {
         let desired = desired();
-        let mut changes = diff_policies(&desired, &[live("shop-test-orders-api", json!({"Version": "2012-10-17", "Statement": []}), &["orders-api-role"])]);
+        let mut changes = diff_policies(
+            &desired,
+            &[live(
+                "shop-test-orders-api",
+                json!({"Version": "2012-10-17", "Statement": []}),
+                &["orders-api-role"],
+            )],
+        );
         let versions: Vec<PolicyVersion> = (1..=5)
-            .map(|number| PolicyVersion { version_id: format!("v{number}"), is_default: number == 3, created_epoch_seconds: 100 - number })
+            .map(|number| PolicyVersion {
+                version_id: format!("v{number}"),
+                is_default: number == 3,
+                created_epoch_seconds: 100 - number,
+            })
             .collect();
 
         let arn = changes[0].arn.clone();
@@ -296,10 +399,25 @@ mod tests {
     fn removed_service_policy_is_deleted_with_versions() {
         let mut desired = desired();
         desired.service_policies.clear();
-        let mut changes = diff_policies(&desired, &[live("shop-test-old", json!({"Version": "2012-10-17", "Statement": []}), &["old-role"])]);
+        let mut changes = diff_policies(
+            &desired,
+            &[live(
+                "shop-test-old",
+                json!({"Version": "2012-10-17", "Statement": []}),
+                &["old-role"],
+            )],
+        );
         let versions = vec![
-            PolicyVersion { version_id: "v1".into(), is_default: false, created_epoch_seconds: 1 },
-            PolicyVersion { version_id: "v2".into(), is_default: true, created_epoch_seconds: 2 },
+            PolicyVersion {
+                version_id: "v1".into(),
+                is_default: false,
+                created_epoch_seconds: 1,
+            },
+            PolicyVersion {
+                version_id: "v2".into(),
+                is_default: true,
+                created_epoch_seconds: 2,
+            },
         ];
 
         let arn = changes[0].arn.clone();
@@ -316,10 +434,19 @@ mod tests {
         let text = desired.service_policies[0].document.to_string();
         let encoded: String = text
             .bytes()
-            .map(|byte| if byte.is_ascii_alphanumeric() { (byte as char).to_string() } else { format!("%{byte:02X}") })
+            .map(|byte| {
+                if byte.is_ascii_alphanumeric() {
+                    (byte as char).to_string()
+                } else {
+                    format!("%{byte:02X}")
+                }
+            })
             .collect();
         let document = crate::policy::parse(&encoded).expect("decodes");
-        let changes = diff_policies(&desired, &[live("shop-test-orders-api", document, &["orders-api-role"])]);
+        let changes = diff_policies(
+            &desired,
+            &[live("shop-test-orders-api", document, &["orders-api-role"])],
+        );
         assert_eq!(changes[0].action, Action::NoOp);
     }
 }

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::cloud::{Attributes, LiveQueue, Tags};
 use crate::model::{self, DesiredQueue, DesiredState, QueueRole};
 
-pub use iam::{PolicyChange, PolicySummary};
 pub use attributes::{RETENTION, create_attributes};
+pub use iam::{PolicyChange, PolicySummary};
 pub use safety::{SafetyFlags, blocked_changes};
 
 /// The action planned for one queue.
@@ -172,7 +172,10 @@ impl Plan {
     /// Checks whether applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
         self.queues.iter().any(|queue| queue.action != Action::NoOp)
-            || self.policies.iter().any(|policy| policy.action != Action::NoOp)
+            || self
+                .policies
+                .iter()
+                .any(|policy| policy.action != Action::NoOp)
     }
 
     /// Sets the policy changes and their counts.

@@ -53,7 +53,11 @@ pub fn blocked_changes(plan: &Plan, flags: SafetyFlags) -> Vec<String> {
             ));
         }
     }
-    for policy in plan.policies.iter().filter(|policy| policy.action == Action::Delete) {
+    for policy in plan
+        .policies
+        .iter()
+        .filter(|policy| policy.action == Action::Delete)
+    {
         if !flags.allow_delete {
             blocked.push(format!(
                 "delete IAM policy {}: its service left the spec, and deleting a managed policy needs --allow-delete",

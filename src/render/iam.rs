@@ -4,8 +4,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{write_document, AttributeDrift, Style};
-use crate::plan::iam::{permission_changes, Permission};
+use super::{AttributeDrift, Style, write_document};
+use crate::plan::iam::{Permission, permission_changes};
 use crate::plan::{Action, Plan, PolicyChange};
 
 fn describe_owner(change: &PolicyChange) -> String {
@@ -16,13 +16,22 @@ fn describe_owner(change: &PolicyChange) -> String {
 }
 
 /// Writes one policy change for people.
-pub(super) fn write_policy_change(out: &mut dyn Write, change: &PolicyChange, style: Style) -> io::Result<()> {
+pub(super) fn write_policy_change(
+    out: &mut dyn Write,
+    change: &PolicyChange,
+    style: Style,
+) -> io::Result<()> {
     let (marker, verb) = match change.action {
         Action::Create => (style.green("+"), "create"),
         Action::Delete => (style.red("-"), "delete"),
         _ => (style.yellow("~"), "update"),
     };
-    writeln!(out, "  {marker} {verb} IAM policy {}{}", style.bold(&change.name), describe_owner(change))?;
+    writeln!(
+        out,
+        "  {marker} {verb} IAM policy {}{}",
+        style.bold(&change.name),
+        describe_owner(change)
+    )?;
 
     for role in &change.detach {
         writeln!(out, "      {} detach from role {role}", style.red("-"))?;
@@ -38,10 +47,20 @@ pub(super) fn write_policy_change(out: &mut dyn Write, change: &PolicyChange, st
         writeln!(out, "      {} delete version {version_id}", style.red("-"))?;
     }
     if change.document_changes() {
-        writeln!(out, "      {} create a new default version", style.green("+"))?;
+        writeln!(
+            out,
+            "      {} create a new default version",
+            style.green("+")
+        )?;
     }
     if change.action != Action::Delete {
-        write_document(out, "Document", change.before.as_ref(), change.after.as_ref(), style)?;
+        write_document(
+            out,
+            "Document",
+            change.before.as_ref(),
+            change.after.as_ref(),
+            style,
+        )?;
     }
     for role in &change.attach {
         writeln!(out, "      {} attach to role {role}", style.green("+"))?;
@@ -64,7 +83,10 @@ pub struct PolicyDrift {
 }
 
 fn describe(permission: &Permission) -> String {
-    format!("{} {} on {}", permission.effect, permission.action, permission.resource)
+    format!(
+        "{} {} on {}",
+        permission.effect, permission.action, permission.resource
+    )
 }
 
 /// Returns the policy drift a plan describes.
@@ -79,43 +101,85 @@ pub fn policy_drift(plan: &Plan) -> Vec<PolicyDrift> {
                 _ => "changed",
             };
             let mut permissions = Vec::new();
-            if let (Action::Update, Some(before), Some(after)) = (change.action, &change.before, &change.after) {
+            if let (Action::Update, Some(before), Some(after)) =
+                (change.action, &change.before, &change.after)
+            {
                 let (extra, missing) = permission_changes(before, after);
-                permissions.extend(extra.iter().map(|permission| AttributeDrift { name: "permission".into(), expected: None, actual: Some(describe(permission)) }));
-                permissions.extend(missing.iter().map(|permission| AttributeDrift { name: "permission".into(), expected: Some(describe(permission)), actual: None }));
+                permissions.extend(extra.iter().map(|permission| AttributeDrift {
+                    name: "permission".into(),
+                    expected: None,
+                    actual: Some(describe(permission)),
+                }));
+                permissions.extend(missing.iter().map(|permission| AttributeDrift {
+                    name: "permission".into(),
+                    expected: Some(describe(permission)),
+                    actual: None,
+                }));
             }
             let mut roles: Vec<AttributeDrift> = change
                 .detach
                 .iter()
-                .map(|role| AttributeDrift { name: "role".into(), expected: None, actual: Some(role.clone()) })
+                .map(|role| AttributeDrift {
+                    name: "role".into(),
+                    expected: None,
+                    actual: Some(role.clone()),
+                })
                 .collect();
             if change.action == Action::Update {
-                roles.extend(change.attach.iter().map(|role| AttributeDrift { name: "role".into(), expected: Some(role.clone()), actual: None }));
+                roles.extend(change.attach.iter().map(|role| AttributeDrift {
+                    name: "role".into(),
+                    expected: Some(role.clone()),
+                    actual: None,
+                }));
             }
-            PolicyDrift { name: change.name.clone(), service: change.service.clone(), kind, permissions, roles }
+            PolicyDrift {
+                name: change.name.clone(),
+                service: change.service.clone(),
+                kind,
+                permissions,
+                roles,
+            }
         })
         .collect()
 }
 
 /// Writes policy drift for people.
-pub(super) fn write_policy_drift(out: &mut dyn Write, drift: &PolicyDrift, style: Style) -> io::Result<()> {
-    let owner = drift.service.as_ref().map(|service| format!(" (service {service})")).unwrap_or_default();
+pub(super) fn write_policy_drift(
+    out: &mut dyn Write,
+    drift: &PolicyDrift,
+    style: Style,
+) -> io::Result<()> {
+    let owner = drift
+        .service
+        .as_ref()
+        .map(|service| format!(" (service {service})"))
+        .unwrap_or_default();
     let description = match drift.kind {
         "missing" => "missing: in the spec but not in AWS",
         "unexpected" => "unexpected: under sqsform's IAM path but no longer in the spec",
         _ => "changed",
     };
-    writeln!(out, "  {} IAM policy {}{owner}: {description}", style.yellow("!"), style.bold(&drift.name))?;
+    writeln!(
+        out,
+        "  {} IAM policy {}{owner}: {description}",
+        style.yellow("!"),
+        style.bold(&drift.name)
+    )?;
     for permission in &drift.permissions {
         match (&permission.expected, &permission.actual) {
-            (None, Some(actual)) => writeln!(out, "      grants {actual}, which the spec does not")?,
+            (None, Some(actual)) => {
+                writeln!(out, "      grants {actual}, which the spec does not")?
+            }
             (Some(expected), _) => writeln!(out, "      lacks {expected}, which the spec grants")?,
             _ => {}
         }
     }
     for role in &drift.roles {
         match (&role.expected, &role.actual) {
-            (None, Some(actual)) => writeln!(out, "      attached to role {actual}, which the spec does not name")?,
+            (None, Some(actual)) => writeln!(
+                out,
+                "      attached to role {actual}, which the spec does not name"
+            )?,
             (Some(expected), _) => writeln!(out, "      not attached to role {expected}")?,
             _ => {}
         }

@@ -13,7 +13,7 @@ use crate::plan::{Action, AttributeChange, Plan, QueueChange};
 
 mod iam;
 
-pub use iam::{policy_drift, PolicyDrift};
+pub use iam::{PolicyDrift, policy_drift};
 
 /// Version of the JSON documents below; it changes when a field changes meaning or goes away.
 pub const JSON_FORMAT_VERSION: u32 = 1;
@@ -112,7 +112,11 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
         writeln!(out)?;
     }
 
-    for change in plan.policies.iter().filter(|change| change.action != Action::NoOp) {
+    for change in plan
+        .policies
+        .iter()
+        .filter(|change| change.action != Action::NoOp)
+    {
         iam::write_policy_change(out, change, style)?;
         writeln!(out)?;
     }
@@ -289,7 +293,10 @@ pub(crate) fn write_document(
 }
 
 fn signed_lines(document: &serde_json::Value, sign: &str) -> String {
-    crate::policy::to_pretty(document).lines().map(|line| format!("{sign}{line}\n")).collect()
+    crate::policy::to_pretty(document)
+        .lines()
+        .map(|line| format!("{sign}{line}\n"))
+        .collect()
 }
 
 /// The difference between one queue and the spec, as `drift` reports it.

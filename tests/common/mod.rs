@@ -58,7 +58,7 @@ impl Workspace {
         std::fs::create_dir(dir.path().join("environments")).expect("environments folder");
         std::fs::write(dir.path().join("queues.yaml"), spec).expect("write spec");
         let environment_text = format!(
-            "region: {REGION}\naccount_id: \"{ACCOUNT}\"\nendpoint_url: {endpoint}\nemulator_credentials: true\nkms_key: alias/it-key\n{extra}"
+            "region: {REGION}\naccount_id: \"{ACCOUNT}\"\nendpoint_url: {endpoint}\nemulator_credentials: true\nkms_key: arn:aws:kms:us-east-1:123456789012:key/00000000-1111-2222-3333-444444444444\n{extra}"
         );
         std::fs::write(
             dir.path()
@@ -251,4 +251,50 @@ pub async fn iam_client() -> aws_sdk_iam::Client {
         ))
         .build();
     aws_sdk_iam::Client::from_conf(config)
+}
+
+/// The services of the shipped spec, which an environment maps to IAM roles.
+pub const SHIPPED_SERVICES: &[&str] = &[
+    "trip-service",
+    "driver-service",
+    "payment-service",
+    "notification-service",
+    "analytics-service",
+    "provider-sync",
+    "webhook-worker",
+];
+
+/// Creates a workspace for the shipped spec whose environment maps every service, and an
+/// operators role, to roles it creates in the emulator.
+pub async fn shipped_workspace(name: &str) -> Workspace {
+    let run = current_run_id();
+    let role_of = |service: &str| format!("it-{name}-{run}-{service}");
+    let mut mapping = String::from("services:\n");
+    for service in SHIPPED_SERVICES {
+        mapping.push_str(&format!("  {service}: {}\n", role_of(service)));
+    }
+    mapping.push_str(&format!("operators_role: {}\n", role_of("operators")));
+    let workspace = Workspace::with_environment(name, &shipped_spec(), &mapping);
+
+    let iam = iam_client().await;
+    for role in SHIPPED_SERVICES
+        .iter()
+        .copied()
+        .chain(["operators"])
+        .map(role_of)
+    {
+        create_role(&iam, &role).await;
+    }
+    workspace
+}
+
+/// Creates an IAM role in the emulator.
+pub async fn create_role(iam: &aws_sdk_iam::Client, role: &str) {
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name(role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("create role {role}: {error:?}"));
 }
