@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::{
-    Workspace, get_attribute, queue_exists, queue_url, set_attribute, shipped_spec, sqs_client,
-};
+use common::{Workspace, get_attribute, queue_exists, queue_url, set_attribute, sqs_client};
 
 const SMALL_SPEC: &str = "\
 project: driversklub
