@@ -420,3 +420,82 @@ async fn failure_message_names_cause() {
         "apply failed for 1 resource(s) after 0 completed step(s): CreateQueue shop-test-orders: sqs:CreateQueue was throttled by AWS after retries: injected throttling; run apply again once the cause is fixed"
     );
 }
+
+const GRANT_SPEC: &str = "\
+project: shop
+queues:
+  orders:
+    grants:
+      - Sid: NewRoleSends
+        Effect: Allow
+        Principal: {AWS: 'arn:aws:iam::123456789012:role/just-created'}
+        Action: sqs:SendMessage
+";
+
+#[tokio::test(start_paused = true)]
+async fn unknown_principal_is_retried() {
+    let cloud = MemoryCloud::new("123456789012");
+    let plan = plan_against(&cloud, &desired(GRANT_SPEC)).await;
+    cloud.inject("CreateQueue", InjectedFailure::UnknownPrincipal, 2);
+    let started = tokio::time::Instant::now();
+
+    apply(
+        &cloud,
+        &plan,
+        SafetyFlags::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .expect("apply");
+
+    assert_eq!(started.elapsed(), Duration::from_secs(2 + 4));
+    assert_eq!(cloud.api_calls().get("sqs:CreateQueue"), 3);
+    assert!(
+        !plan_against(&cloud, &desired(GRANT_SPEC))
+            .await
+            .has_changes()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_principal_retry_is_bounded() {
+    let cloud = MemoryCloud::new("123456789012");
+    let plan = plan_against(&cloud, &desired(GRANT_SPEC)).await;
+    cloud.inject("CreateQueue", InjectedFailure::UnknownPrincipal, 1_000);
+    let started = tokio::time::Instant::now();
+
+    let error = apply(
+        &cloud,
+        &plan,
+        SafetyFlags::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .expect_err("gives up");
+
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
+    assert!(
+        error.to_string().contains("Invalid principal in policy"),
+        "{error}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_policy_errors_are_not_retried() {
+    let cloud = MemoryCloud::new("123456789012");
+    let plan = plan_against(&cloud, &desired(GRANT_SPEC)).await;
+    cloud.inject("CreateQueue", InjectedFailure::MalformedPolicy, 1);
+    let started = tokio::time::Instant::now();
+
+    apply(
+        &cloud,
+        &plan,
+        SafetyFlags::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .expect_err("fails");
+
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(cloud.api_calls().get("sqs:CreateQueue"), 1);
+}

@@ -39,6 +39,9 @@ pub enum InjectedFailure {
     Throttled,
     /// IAM's MalformedPolicyDocument error.
     MalformedPolicy,
+    /// The rejection AWS gives a policy that names a principal created moments ago, which IAM
+    /// has not propagated yet.
+    UnknownPrincipal,
 }
 
 #[derive(Clone, Debug)]
@@ -206,6 +209,10 @@ impl MemoryCloud {
             InjectedFailure::MalformedPolicy => CloudError::MalformedPolicy {
                 policy: name.to_string(),
                 message: "injected MalformedPolicyDocument".to_string(),
+            },
+            InjectedFailure::UnknownPrincipal => CloudError::Api {
+                operation,
+                source: "InvalidAttributeValue: Invalid value for the parameter Policy. Reason: Invalid principal in policy".into(),
             },
         }
     }

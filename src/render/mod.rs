@@ -442,6 +442,25 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
             style.bold(&queue.name)
         )?;
         for attribute in &queue.attributes {
+            let is_document = matches!(
+                attribute.name.as_str(),
+                "Policy" | "RedrivePolicy" | "RedriveAllowPolicy"
+            );
+            if is_document {
+                // Lines marked "-" are what AWS has, "+" what the spec expects.
+                let parse =
+                    |text: Option<&String>| text.and_then(|text| crate::policy::parse(text).ok());
+                let actual = parse(attribute.actual.as_ref());
+                let expected = parse(attribute.expected.as_ref());
+                write_document(
+                    out,
+                    &attribute.name,
+                    actual.as_ref(),
+                    expected.as_ref(),
+                    style,
+                )?;
+                continue;
+            }
             writeln!(
                 out,
                 "      {}: expected {}, actual {}",

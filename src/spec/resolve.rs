@@ -44,6 +44,8 @@ const MAX_REDRIVE_SOURCES: usize = 10;
 /// Tag limits from the SQS developer guide.
 const MAX_TAG_KEY_LENGTH: usize = 128;
 const MAX_TAG_VALUE_LENGTH: usize = 256;
+/// The SQS developer guide recommends no more than 50 tags per queue; it states no hard limit.
+const RECOMMENDED_MAX_TAGS: usize = 50;
 
 /// Resolves the spec (file 0) and environment overlay (file 1) into the desired state.
 pub(super) fn resolve(
@@ -496,6 +498,14 @@ impl Checker<'_> {
                 &settings.project,
                 &settings.environment,
             ));
+            if tags.len() > RECOMMENDED_MAX_TAGS {
+                self.queue_warning(queue, &["tags"], format!(
+                    "queue \"{}\" has {} tags, counting the {} sqsform sets; SQS recommends at most {RECOMMENDED_MAX_TAGS} per queue",
+                    queue.key,
+                    tags.len(),
+                    model::ownership_tags(&settings.project, &settings.environment).len()
+                ));
+            }
 
             let source_index = queues.len();
             queues.push(DesiredQueue {

@@ -2,8 +2,9 @@
 //!
 //! A queue's settings come from up to four layers: the spec's `defaults`, the environment's
 //! `defaults`, the queue in the spec and the queue in the environment. Mappings merge key by
-//! key, anything else replaces, and `null` resets a key to its default. Each merged node
-//! remembers the file and path it came from, so an error names where the value was written.
+//! key, anything else replaces, and `null` resets a key to its default. An `encryption` layer
+//! with another `type` replaces the whole setting. Each merged node remembers the file and path
+//! it came from, so an error names where the value was written.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,9 +57,6 @@ pub struct Origin {
     pub file: usize,
     pub path: YamlPath,
 }
-
-/// Queue keys whose value replaces the lower layer whole instead of merging into it.
-const REPLACED_WHOLE: &[&str] = &["access_policy"];
 
 /// A queue's merged settings and the origin of each node.
 #[derive(Debug, Default)]
@@ -139,9 +137,9 @@ fn merge(
     origin: &Origin,
 ) {
     let replace_whole = at.0.len() == 1
-        && at.last_key().is_some_and(|key| {
-            REPLACED_WHOLE.contains(&key) || (key == "encryption" && changes_type(target, overlay))
-        });
+        && at
+            .last_key()
+            .is_some_and(|key| key == "encryption" && changes_type(target, overlay));
     match (target, overlay) {
         (Value::Mapping(target_map), Value::Mapping(overlay_map)) if !replace_whole => {
             for (key, value) in overlay_map {
@@ -320,16 +318,16 @@ mod tests {
     }
 
     #[test]
-    fn access_policy_replaces_whole() {
+    fn grants_list_replaces_whole() {
         let mut queue = MergedQueue::new(origin(0, &["queues", "a"]));
         queue.apply_layer(
-            &yaml("access_policy: {Version: '2012-10-17', Id: base}"),
+            &yaml("grants: [{Sid: base}, {Sid: other}]"),
             origin(0, &["queues", "a"]),
         );
         queue.apply_layer(
-            &yaml("access_policy: {Version: '2012-10-17'}"),
+            &yaml("grants: [{Sid: override}]"),
             origin(1, &["queues", "a"]),
         );
-        assert_eq!(queue.value, yaml("access_policy: {Version: '2012-10-17'}"));
+        assert_eq!(queue.value, yaml("grants: [{Sid: override}]"));
     }
 }

@@ -1851,3 +1851,23 @@ fn unquoted_tag_values_become_text() {
         Some("true")
     );
 }
+
+#[test]
+fn many_tags_warn() {
+    let tags: String = (0..48)
+        .map(|index| format!("      t{index}: v\n"))
+        .collect();
+    let spec = format!("project: shop\nqueues:\n  a:\n    tags:\n{tags}");
+    let loaded = load_from_text(
+        "queues.yaml",
+        &spec,
+        "dev",
+        "region: us-east-1\naccount_id: \"123456789012\"\n",
+    )
+    .expect("valid");
+    let messages: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        vec!["queues.yaml:5:7: queues.a.tags: queue \"a\" has 51 tags, counting the 3 sqsform sets; SQS recommends at most 50 per queue".to_string()]
+    );
+}
