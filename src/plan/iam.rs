@@ -63,10 +63,10 @@ pub fn diff_policies(desired: &DesiredState, live: &[LivePolicy]) -> Vec<PolicyC
         .collect();
     let mut changes = Vec::new();
 
-    for wanted in &desired.service_policies {
-        let change = match live_by_name.get(wanted.name.as_str()) {
-            None => create(desired, wanted),
-            Some(existing) => update(desired, wanted, existing),
+    for desired_policy in &desired.service_policies {
+        let change = match live_by_name.get(desired_policy.name.as_str()) {
+            None => create(desired, desired_policy),
+            Some(existing) => update(desired, desired_policy, existing),
         };
         changes.push(change);
     }
@@ -99,38 +99,38 @@ pub fn diff_policies(desired: &DesiredState, live: &[LivePolicy]) -> Vec<PolicyC
     changes
 }
 
-fn create(desired: &DesiredState, wanted: &ServicePolicy) -> PolicyChange {
+fn create(desired: &DesiredState, desired_policy: &ServicePolicy) -> PolicyChange {
     PolicyChange {
         action: Action::Create,
-        service: Some(wanted.service.clone()),
-        name: wanted.name.clone(),
-        arn: wanted.arn.clone(),
+        service: Some(desired_policy.service.clone()),
+        name: desired_policy.name.clone(),
+        arn: desired_policy.arn.clone(),
         path: desired.iam_path.clone(),
-        role: Some(wanted.role.clone()),
+        role: Some(desired_policy.role.clone()),
         before: None,
-        after: Some(wanted.document.clone()),
+        after: Some(desired_policy.document.clone()),
         delete_version: None,
         delete_versions: Vec::new(),
-        attach: vec![wanted.role.clone()],
+        attach: vec![desired_policy.role.clone()],
         detach: Vec::new(),
-        tags: wanted.tags.clone(),
+        tags: desired_policy.tags.clone(),
     }
 }
 
-fn update(desired: &DesiredState, wanted: &ServicePolicy, existing: &LivePolicy) -> PolicyChange {
+fn update(desired: &DesiredState, desired_policy: &ServicePolicy, existing: &LivePolicy) -> PolicyChange {
     let same_document = existing
         .document
         .as_ref()
-        .is_some_and(|live| crate::policy::equivalent(live, &wanted.document).unwrap_or(false));
-    let attach: Vec<String> = if existing.roles.contains(&wanted.role) {
+        .is_some_and(|live| crate::policy::equivalent(live, &desired_policy.document).unwrap_or(false));
+    let attach: Vec<String> = if existing.roles.contains(&desired_policy.role) {
         Vec::new()
     } else {
-        vec![wanted.role.clone()]
+        vec![desired_policy.role.clone()]
     };
     let detach: Vec<String> = existing
         .roles
         .iter()
-        .filter(|role| **role != wanted.role)
+        .filter(|role| **role != desired_policy.role)
         .cloned()
         .collect();
     let unchanged = same_document && attach.is_empty() && detach.is_empty();
@@ -141,23 +141,23 @@ fn update(desired: &DesiredState, wanted: &ServicePolicy, existing: &LivePolicy)
         } else {
             Action::Update
         },
-        service: Some(wanted.service.clone()),
-        name: wanted.name.clone(),
+        service: Some(desired_policy.service.clone()),
+        name: desired_policy.name.clone(),
         arn: existing.arn.clone(),
         path: desired.iam_path.clone(),
-        role: Some(wanted.role.clone()),
+        role: Some(desired_policy.role.clone()),
         before: (!same_document).then(|| {
             existing
                 .document
                 .clone()
                 .unwrap_or_else(|| Value::String(existing.document_text.clone()))
         }),
-        after: (!same_document).then(|| wanted.document.clone()),
+        after: (!same_document).then(|| desired_policy.document.clone()),
         delete_version: None,
         delete_versions: Vec::new(),
         attach,
         detach,
-        tags: wanted.tags.clone(),
+        tags: desired_policy.tags.clone(),
     }
 }
 

@@ -19,7 +19,7 @@ pub const CONSUMER_ACTIONS: &[&str] = &[
     "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
 ];
-/// KMS actions for sending to an SSE-KMS queue: SQS asks KMS for a data key, and Decrypt
+/// KMS actions for sending to an SSE-KMS queue: SQS requests a data key from KMS, and Decrypt
 /// verifies a data key it reuses.
 pub const PRODUCER_KMS_ACTIONS: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey"];
 /// KMS actions for receiving from an SSE-KMS queue.
@@ -48,7 +48,7 @@ pub const OPERATOR_SOURCE_ACTIONS: &[&str] = &[
 /// Sid of the statement that denies requests without TLS.
 pub const TLS_STATEMENT_SID: &str = "DenyInsecureTransport";
 
-/// What one IAM principal may do: queue and KMS key ARNs by kind of access.
+/// The access of one IAM principal: queue and KMS key ARNs by kind of access.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Grants {
     pub produce_queues: BTreeSet<String>,
@@ -63,7 +63,7 @@ impl Grants {
     }
 }
 
-/// What the operators role may do: dead-letter queues, their sources and their keys.
+/// The access of the operators role: dead-letter queues, their sources and their keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OperatorGrants {
     pub dead_letter_queues: BTreeSet<String>,

@@ -68,7 +68,7 @@ pub(super) fn write_policy_change(
     Ok(())
 }
 
-/// How one managed policy differs from the spec, as `drift` reports it.
+/// The difference between one managed policy and the spec, as `drift` reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PolicyDrift {
     pub name: String,

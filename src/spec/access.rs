@@ -37,7 +37,7 @@ const NARROWING_CONDITION_KEYS: &[&str] = &[
     "aws:sourcevpce",
 ];
 
-/// Returns the IAM path that holds an environment's policies.
+/// Returns the IAM path that contains an environment's policies.
 pub(super) fn iam_path(settings: &Settings) -> String {
     format!("/sqsform/{}/{}/", settings.project, settings.environment)
 }
@@ -175,7 +175,7 @@ impl Checker<'_> {
         (producers, consumers)
     }
 
-    /// Rejects an unencrypted queue unless the queue itself says `encryption: none`, so the
+    /// Rejects an unencrypted queue unless the queue itself sets `encryption: none`, so the
     /// choice is deliberate and visible where the queue is declared.
     pub(super) fn check_unencrypted(&mut self, queue: &ParsedQueue, raw: &RawQueue) {
         let unencrypted = raw
