@@ -41,6 +41,54 @@ pub struct DesiredState {
     pub iam_path: String,
     /// One managed policy per service (and the operators role) that has grants.
     pub service_policies: Vec<ServicePolicy>,
+    /// CloudWatch alarms of the queues, each named with the environment prefix.
+    pub alarms: Vec<DesiredAlarm>,
+    /// The environment's dashboard, unless turned off.
+    pub dashboard: Option<DesiredDashboard>,
+}
+
+/// A CloudWatch metric alarm's definition: what PutMetricAlarm takes, without its state.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricAlarm {
+    pub name: String,
+    pub description: Option<String>,
+    pub namespace: String,
+    pub metric_name: String,
+    pub dimensions: BTreeMap<String, String>,
+    /// `SampleCount`, `Average`, `Sum`, `Minimum` or `Maximum`; exclusive with
+    /// `extended_statistic`.
+    pub statistic: Option<String>,
+    /// A percentile such as `p99`.
+    pub extended_statistic: Option<String>,
+    pub period_seconds: i32,
+    pub evaluation_periods: i32,
+    pub datapoints_to_alarm: Option<i32>,
+    pub threshold: f64,
+    pub comparison_operator: String,
+    pub treat_missing_data: Option<String>,
+    pub alarm_actions: Vec<String>,
+    pub ok_actions: Vec<String>,
+    pub insufficient_data_actions: Vec<String>,
+    pub actions_enabled: bool,
+    pub unit: Option<String>,
+}
+
+/// An alarm sqsform keeps for one queue.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DesiredAlarm {
+    /// Final name of the queue the alarm watches.
+    pub queue: String,
+    /// `dead_letter_not_empty`, `depth`, `oldest_message_age`, or the custom alarm's name.
+    pub template: String,
+    pub alarm: MetricAlarm,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The environment's CloudWatch dashboard.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DesiredDashboard {
+    pub name: String,
+    pub body: serde_json::Value,
 }
 
 /// A managed IAM policy that sqsform keeps attached to one role.

@@ -6,6 +6,7 @@
 //! one that parses YAML, so replacing serde_yaml with a maintained fork touches nothing else.
 
 mod access;
+mod alarms;
 mod duration;
 mod positions;
 mod raw;

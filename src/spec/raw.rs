@@ -13,12 +13,14 @@ use crate::model::{DeduplicationScope, ThroughputLimit};
 
 /// The top level of `queues.yaml`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(expecting = "a mapping with project, services, tags, defaults and queues")]
+#[serde(expecting = "a mapping with project, services, dashboard, tags, defaults and queues")]
 pub struct RawSpec {
     pub project: Option<String>,
     /// Services that produce to and consume from the queues, by name.
     #[serde(default)]
     pub services: indexmap::IndexMap<String, Option<RawService>>,
+    /// Whether each environment gets a CloudWatch dashboard of its queues; on by default.
+    pub dashboard: Option<bool>,
     /// Tags added to every queue.
     #[serde(default, deserialize_with = "tag_map")]
     pub tags: BTreeMap<String, String>,
@@ -49,6 +51,10 @@ pub struct RawEnvironment {
     pub services: indexmap::IndexMap<String, String>,
     /// The IAM role that handles dead-letter queues in this environment.
     pub operators_role: Option<String>,
+    /// SNS topics that alarms notify in this environment.
+    pub alarm_actions: Option<RawAlarmActions>,
+    /// Whether this environment gets a dashboard; overrides the spec.
+    pub dashboard: Option<bool>,
     #[serde(default, deserialize_with = "tag_map")]
     pub tags: BTreeMap<String, String>,
     pub defaults: Option<serde_yaml::Value>,
@@ -81,8 +87,77 @@ pub struct RawQueue {
     pub enforce_tls: Option<bool>,
     /// Access policy statements added after the TLS statement, in IAM JSON form.
     pub grants: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// CloudWatch alarms of the queue.
+    pub alarms: Option<RawAlarms>,
     #[serde(default, deserialize_with = "tag_map")]
     pub tags: BTreeMap<String, String>,
+}
+
+/// `alarms:` of a queue: the three templates and custom alarms by name.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping with dead_letter_not_empty, depth, oldest_message_age and custom")]
+pub struct RawAlarms {
+    pub dead_letter_not_empty: Option<RawAlarmSwitch>,
+    pub depth: Option<RawThresholdAlarm<f64>>,
+    pub oldest_message_age: Option<RawThresholdAlarm<Seconds>>,
+    #[serde(default)]
+    pub custom: indexmap::IndexMap<String, RawCustomAlarm>,
+}
+
+/// A template whose metric is fixed: it can only be turned off or described.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping with enabled and description")]
+pub struct RawAlarmSwitch {
+    pub enabled: Option<bool>,
+    pub description: Option<String>,
+}
+
+/// A template with a threshold: a count for `depth`, a duration for `oldest_message_age`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping with enabled, threshold, period, evaluation_periods, datapoints_to_alarm, treat_missing_data and description")]
+pub struct RawThresholdAlarm<T> {
+    pub enabled: Option<bool>,
+    pub threshold: Option<T>,
+    pub period: Option<Seconds>,
+    #[serde(default, deserialize_with = "whole_number")]
+    pub evaluation_periods: Option<i64>,
+    #[serde(default, deserialize_with = "whole_number")]
+    pub datapoints_to_alarm: Option<i64>,
+    pub treat_missing_data: Option<String>,
+    pub description: Option<String>,
+}
+
+/// An alarm on any metric.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping that describes a metric alarm")]
+pub struct RawCustomAlarm {
+    pub namespace: Option<String>,
+    pub metric_name: Option<String>,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    pub statistic: Option<String>,
+    pub extended_statistic: Option<String>,
+    pub period: Option<Seconds>,
+    #[serde(default, deserialize_with = "whole_number")]
+    pub evaluation_periods: Option<i64>,
+    #[serde(default, deserialize_with = "whole_number")]
+    pub datapoints_to_alarm: Option<i64>,
+    pub threshold: Option<f64>,
+    pub comparison: Option<String>,
+    pub treat_missing_data: Option<String>,
+    pub description: Option<String>,
+}
+
+/// `alarm_actions:` of an environment: SNS topic ARNs per alarm state.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping with alarm, ok and insufficient_data lists of SNS topic ARNs")]
+pub struct RawAlarmActions {
+    #[serde(default)]
+    pub alarm: Vec<String>,
+    #[serde(default)]
+    pub ok: Vec<String>,
+    #[serde(default)]
+    pub insufficient_data: Vec<String>,
 }
 
 /// One entry under `services:`.
@@ -223,7 +298,7 @@ mod tests {
     #[test]
     fn introspects_queue_fields() {
         let fields = fields_of::<RawQueue>();
-        assert_eq!(fields.len(), 17);
+        assert_eq!(fields.len(), 18);
         assert!(fields.contains(&"visibility_timeout"));
         assert!(fields.contains(&"dead_letter"));
     }

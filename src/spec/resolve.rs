@@ -82,6 +82,7 @@ pub(super) fn resolve(
     checker.check_services(&spec);
     let queues = checker.build_queues(&settings, &parsed, &common_tags, &services);
     let service_policies = checker.service_policies(&settings, &spec, &overlay, &queues);
+    let (alarms, dashboard) = checker.alarms_and_dashboard(&settings, &spec, &overlay, &parsed, &queues);
     if !settings_valid {
         return (None, checker.diagnostics);
     }
@@ -97,6 +98,8 @@ pub(super) fn resolve(
         queues,
         iam_path,
         service_policies,
+        alarms,
+        dashboard,
     };
     (Some(desired), checker.diagnostics)
 }
@@ -1184,21 +1187,39 @@ fn try_deserialize<T: DeserializeOwned>(
 
 /// Returns the keys valid under `parent` in a document of type `T`.
 fn valid_keys<T: DeserializeOwned>(parent: &YamlPath) -> &'static [&'static str] {
+    use super::positions::Segment::Key;
+    use super::raw::{RawAlarmActions, RawAlarmSwitch, RawAlarms, RawCustomAlarm, RawThresholdAlarm};
+
+    let keys: Vec<&str> = parent
+        .0
+        .iter()
+        .map(|segment| match segment {
+            Key(key) => key.as_str(),
+            super::positions::Segment::Index(_) => "[]",
+        })
+        .collect();
     let type_name = std::any::type_name::<T>();
     if type_name.ends_with("RawSpec") {
-        return fields_of::<RawSpec>();
+        return match keys.as_slice() {
+            [] => fields_of::<RawSpec>(),
+            _ => &[],
+        };
     }
     if type_name.ends_with("RawEnvironment") {
-        return fields_of::<RawEnvironment>();
+        return match keys.as_slice() {
+            [] => fields_of::<RawEnvironment>(),
+            ["alarm_actions"] => fields_of::<RawAlarmActions>(),
+            _ => &[],
+        };
     }
-    match parent.0.as_slice() {
+    match keys.as_slice() {
         [] => fields_of::<RawQueue>(),
-        [super::positions::Segment::Key(key)] if key == "encryption" => {
-            fields_of::<RawEncryption>()
-        }
-        [super::positions::Segment::Key(key)] if key == "dead_letter" => {
-            fields_of::<RawDeadLetter>()
-        }
+        ["encryption"] => fields_of::<RawEncryption>(),
+        ["dead_letter"] => fields_of::<RawDeadLetter>(),
+        ["alarms"] => fields_of::<RawAlarms>(),
+        ["alarms", "dead_letter_not_empty"] => fields_of::<RawAlarmSwitch>(),
+        ["alarms", "depth" | "oldest_message_age"] => fields_of::<RawThresholdAlarm<f64>>(),
+        ["alarms", "custom", _] => fields_of::<RawCustomAlarm>(),
         _ => &[],
     }
 }
