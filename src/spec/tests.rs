@@ -1106,7 +1106,7 @@ queues:
     assert_eq!(
         errors(spec),
         vec![
-            "queues.yaml:4:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, tags"
+            "queues.yaml:4:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, alarms, tags"
         ]
     );
 }
@@ -1369,7 +1369,7 @@ queues:
         vec![
             "environments/dev.yaml:1:1: (document): missing region, for example region: ap-south-1",
             "environments/dev.yaml:1:13: account_id: invalid account_id \"12345\": expected 12 digits in quotes, such as \"123456789012\"",
-            "queues.yaml:5:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, tags",
+            "queues.yaml:5:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, alarms, tags",
             "queues.yaml:4:12: queues.a.delay: delay must be between 0s and 15m (0 to 900 seconds), got 901 seconds",
         ]
     );
@@ -1650,7 +1650,7 @@ queues:
     assert_eq!(
         errors("- a\n"),
         vec![
-            "queues.yaml:1:1: (document): invalid type: sequence, expected a mapping with project, services, tags, defaults and queues"
+            "queues.yaml:1:1: (document): invalid type: sequence, expected a mapping with project, services, dashboard, tags, defaults and queues"
         ]
     );
     assert_eq!(
@@ -1821,7 +1821,7 @@ queues:
     assert_eq!(
         errors(spec),
         vec![
-            "queues.yaml:7:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, tags".to_string(),
+            "queues.yaml:7:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, alarms, tags".to_string(),
             "queues.yaml:4:12: queues.a.delay: invalid duration \"yes\": expected whole seconds or a number followed by s, m, h or d (for example 30s, 5m, 4d)".to_string(),
             "queues.yaml:5:11: queues.a.fifo: invalid type: string \"true\", expected a boolean".to_string(),
             "queues.yaml:6:23: queues.a.max_message_size: expected a whole number, written without quotes or units".to_string(),
