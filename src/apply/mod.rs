@@ -17,6 +17,7 @@
 //! while AWS rejects a principal it does not know yet (IAM is eventually consistent). The SDK
 //! retries throttling and transient errors itself, a bounded number of times.
 
+mod rate;
 mod schedule;
 
 use std::collections::BTreeMap;
@@ -28,10 +29,14 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::Instrument;
 
+pub use rate::RateLimiter;
 pub use schedule::{ResourceSteps, Step, schedule};
 
 use crate::cloud::{Attributes, Cloud, CloudError, Tags, error_chain};
 use crate::plan::{Plan, SafetyFlags, blocked_changes};
+
+/// PutMetricAlarm requests per second: CloudWatch's default quota for the account and region.
+pub const DEFAULT_ALARM_WRITES_PER_SECOND: f64 = 3.0;
 
 /// Settings of an apply run.
 #[derive(Clone, Debug)]
@@ -48,6 +53,9 @@ pub struct ApplyOptions {
     pub retry_backoff: Duration,
     /// Set to stop before the next step, for example on Ctrl-C.
     pub stop: Arc<AtomicBool>,
+    /// Paces PutMetricAlarm, which CloudWatch limits to 3 requests per second per account and
+    /// region by default.
+    pub alarm_writes: Arc<RateLimiter>,
 }
 
 impl Default for ApplyOptions {
@@ -58,6 +66,7 @@ impl Default for ApplyOptions {
             principal_timeout: Duration::from_secs(60),
             retry_backoff: Duration::from_secs(2),
             stop: Arc::new(AtomicBool::new(false)),
+            alarm_writes: Arc::new(RateLimiter::per_second(DEFAULT_ALARM_WRITES_PER_SECOND)),
         }
     }
 }
@@ -234,6 +243,31 @@ async fn run_step<C: Cloud>(
         return Ok(None);
     }
 
+    match step {
+        Step::PutAlarm { alarm, tags } => {
+            options.alarm_writes.acquire().await;
+            cloud.put_metric_alarm(alarm, tags).await?;
+            tracing::info!("wrote alarm");
+            return Ok(None);
+        }
+        Step::DeleteAlarms { names } => {
+            cloud.delete_alarms(names).await?;
+            tracing::info!(alarms = names.len(), "deleted alarms");
+            return Ok(None);
+        }
+        Step::PutDashboard { body } => {
+            cloud.put_dashboard(resource, body).await?;
+            tracing::info!("wrote dashboard");
+            return Ok(None);
+        }
+        Step::DeleteDashboard => {
+            cloud.delete_dashboard(resource).await?;
+            tracing::info!("deleted dashboard");
+            return Ok(None);
+        }
+        _ => {}
+    }
+
     let Some(address) = address else {
         return Err(CloudError::QueueNotFound {
             queue: resource.to_string(),
@@ -265,7 +299,14 @@ async fn run_step<C: Cloud>(
         Step::AttachRole { role } => cloud.attach_role_policy(role, address).await?,
         Step::DetachRole { role } => cloud.detach_role_policy(role, address).await?,
         Step::DeletePolicy => cloud.delete_policy(address).await?,
-        Step::Create { .. } | Step::CreatePolicy { .. } => unreachable!("handled above"),
+        Step::TagAlarm { tags } => cloud.tag_alarm(address, tags).await?,
+        Step::UntagAlarm { keys } => cloud.untag_alarm(address, keys).await?,
+        Step::Create { .. }
+        | Step::CreatePolicy { .. }
+        | Step::PutAlarm { .. }
+        | Step::DeleteAlarms { .. }
+        | Step::PutDashboard { .. }
+        | Step::DeleteDashboard => unreachable!("handled above"),
     }
     tracing::info!("done");
     Ok(None)

@@ -3,13 +3,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{Attributes, Tags};
+use crate::model::MetricAlarm;
+use crate::plan::alarms::AlarmChange;
 use crate::plan::{Action, AttributeChange, Plan, PolicyChange};
+
+/// DeleteAlarms takes at most this many names per call.
+const MAX_ALARMS_PER_DELETE: usize = 100;
 
 /// Attributes set after every queue exists, because they may name other queues or principals.
 const LATE_ATTRIBUTES: &[&str] = &["RedriveAllowPolicy", "Policy"];
 
 /// One call to make for one resource.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     Create {
         attributes: Attributes,
@@ -44,6 +49,23 @@ pub enum Step {
         role: String,
     },
     DeletePolicy,
+    PutAlarm {
+        alarm: Box<MetricAlarm>,
+        tags: Tags,
+    },
+    TagAlarm {
+        tags: Tags,
+    },
+    UntagAlarm {
+        keys: Vec<String>,
+    },
+    DeleteAlarms {
+        names: Vec<String>,
+    },
+    PutDashboard {
+        body: String,
+    },
+    DeleteDashboard,
 }
 
 impl Step {
@@ -61,12 +83,18 @@ impl Step {
             Step::AttachRole { .. } => "AttachRolePolicy",
             Step::DetachRole { .. } => "DetachRolePolicy",
             Step::DeletePolicy => "DeletePolicy",
+            Step::PutAlarm { .. } => "PutMetricAlarm",
+            Step::TagAlarm { .. } => "TagResource",
+            Step::UntagAlarm { .. } => "UntagResource",
+            Step::DeleteAlarms { .. } => "DeleteAlarms",
+            Step::PutDashboard { .. } => "PutDashboard",
+            Step::DeleteDashboard => "DeleteDashboards",
         }
     }
 }
 
 /// The steps for one resource within a phase, run in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResourceSteps {
     /// Queue or policy name.
     pub resource: String,
@@ -188,9 +216,42 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
         }
     }
 
+    let mut monitoring = Vec::new();
+    let mut deleted_alarms = Vec::new();
+    for change in plan.alarms.iter().filter(|change| change.action != Action::NoOp) {
+        match (change.action, &change.definition) {
+            (Action::Delete, _) => deleted_alarms.push(change.name.clone()),
+            (action, Some(definition)) => monitoring.push(ResourceSteps {
+                resource: change.name.clone(),
+                address: change.arn.clone(),
+                steps: alarm_steps(action, definition, change),
+            }),
+            (_, None) => {}
+        }
+    }
+    for names in deleted_alarms.chunks(MAX_ALARMS_PER_DELETE) {
+        deletes.push(ResourceSteps {
+            resource: format!("{} alarm(s)", names.len()),
+            address: None,
+            steps: vec![Step::DeleteAlarms { names: names.to_vec() }],
+        });
+    }
+    if let Some(change) = &plan.dashboard {
+        let resource = change.name.clone();
+        match (change.action, &change.after) {
+            (Action::Create | Action::Update, Some(body)) => monitoring.push(ResourceSteps {
+                resource,
+                address: None,
+                steps: vec![Step::PutDashboard { body: body.to_string() }],
+            }),
+            (Action::Delete, _) => deletes.push(ResourceSteps { resource, address: None, steps: vec![Step::DeleteDashboard] }),
+            _ => {}
+        }
+    }
+
     early
         .into_values()
-        .chain([late, policies, deletes, dead_letter_deletes])
+        .chain([late, policies, monitoring, deletes, dead_letter_deletes])
         .filter(|phase| !phase.is_empty())
         .collect()
 }
@@ -202,6 +263,27 @@ fn tags_to_set(change: &crate::plan::QueueChange) -> Tags {
         .iter()
         .map(|(key, value)| (key.clone(), value.after.clone()))
         .collect()
+}
+
+/// Returns the calls of one alarm change. PutMetricAlarm replaces the whole definition but
+/// ignores tags on an existing alarm, so tag changes there go through TagResource and
+/// UntagResource.
+fn alarm_steps(action: Action, definition: &MetricAlarm, change: &AlarmChange) -> Vec<Step> {
+    let desired_tags: Tags = change.tags.set.iter().map(|(key, value)| (key.clone(), value.after.clone())).collect();
+    if action == Action::Create {
+        return vec![Step::PutAlarm { alarm: Box::new(definition.clone()), tags: desired_tags }];
+    }
+    let mut steps = Vec::new();
+    if !change.fields.is_empty() {
+        steps.push(Step::PutAlarm { alarm: Box::new(definition.clone()), tags: Tags::new() });
+    }
+    if !desired_tags.is_empty() {
+        steps.push(Step::TagAlarm { tags: desired_tags });
+    }
+    if !change.tags.remove.is_empty() {
+        steps.push(Step::UntagAlarm { keys: change.tags.remove.keys().cloned().collect() });
+    }
+    steps
 }
 
 /// Returns the IAM calls of one policy change, in the order IAM requires.

@@ -499,3 +499,24 @@ async fn other_policy_errors_are_not_retried() {
     assert_eq!(started.elapsed(), Duration::ZERO);
     assert_eq!(cloud.api_calls().get("sqs:CreateQueue"), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn alarm_writes_are_paced() {
+    let queues: String = (0..150).map(|index| format!("  q{index}: {{}}\n")).collect();
+    let spec = format!("project: shop\ndashboard: false\nqueues:\n{queues}");
+    let cloud = MemoryCloud::new("123456789012");
+    let desired_state = desired(&spec);
+    assert_eq!(desired_state.alarms.len(), 300);
+    let mut plan = plan_against(&cloud, &desired_state).await;
+    let (alarms, unmanaged) = crate::plan::alarms::diff_alarms(&desired_state, &[]);
+    plan.set_monitoring(alarms, unmanaged, None);
+    let started = tokio::time::Instant::now();
+
+    apply(&cloud, &plan, SafetyFlags::default(), &ApplyOptions::default()).await.expect("apply");
+
+    // Three writes per second: the last of 300 starts 299 intervals after the first.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs_f64(299.0 / 3.0) - Duration::from_millis(5), "{elapsed:?}");
+    assert!(elapsed <= Duration::from_secs_f64(299.0 / 3.0) + Duration::from_millis(5), "{elapsed:?}");
+    assert_eq!(cloud.api_calls().get("cloudwatch:PutMetricAlarm"), 300);
+}

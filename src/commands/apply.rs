@@ -98,6 +98,30 @@ async fn stop_on_interrupt(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) 
     }
 }
 
+/// Describes the IAM policies, alarms and dashboard that still differ, one entry each.
+fn pending_monitoring_and_policies(plan: &crate::plan::Plan) -> Vec<String> {
+    use crate::plan::Action;
+
+    let mut pending: Vec<String> = plan
+        .policies
+        .iter()
+        .filter(|change| change.action != Action::NoOp)
+        .map(|change| format!("IAM policy {} ({:?})", change.name, change.action))
+        .collect();
+    pending.extend(plan.alarms.iter().filter(|change| change.action != Action::NoOp).map(|change| {
+        let fields: Vec<&str> = change.fields.iter().map(|field| field.name.as_str()).collect();
+        if fields.is_empty() {
+            format!("alarm {} ({:?})", change.name, change.action)
+        } else {
+            format!("alarm {}: {}", change.name, fields.join(", "))
+        }
+    }));
+    if let Some(change) = plan.dashboard.as_ref().filter(|change| change.action != Action::NoOp) {
+        pending.push(format!("dashboard {} ({:?})", change.name, change.action));
+    }
+    pending
+}
+
 /// Keeps the first `limit` entries and sums up the rest in one entry.
 fn truncate_list(mut entries: Vec<String>, limit: usize) -> Vec<String> {
     if entries.len() > limit {
@@ -168,6 +192,7 @@ pub async fn converge<C: Cloud>(
                         format!("{}: {}", change.name, names.join(", "))
                     }
                 })
+                .chain(pending_monitoring_and_policies(&plan))
                 .collect();
             return Err(CommandError::NotConverged {
                 waited_seconds: wait.as_secs(),
@@ -189,7 +214,7 @@ mod tests {
     async fn converge_names_attributes_that_never_settle() {
         let desired = crate::spec::load_from_text(
             "queues.yaml",
-            "project: shop\nqueues:\n  orders:\n    visibility_timeout: 60s\n    enforce_tls: false\n",
+            "project: shop\ndashboard: false\ndefaults:\n  alarms: {depth: {enabled: false}, oldest_message_age: {enabled: false}}\nqueues:\n  orders:\n    visibility_timeout: 60s\n    enforce_tls: false\n",
             "test",
             "region: us-east-1\naccount_id: \"123456789012\"\n",
         )
@@ -222,7 +247,7 @@ mod tests {
     async fn converge_returns_once_plan_is_empty() {
         let desired = crate::spec::load_from_text(
             "queues.yaml",
-            "project: shop\nqueues:\n  orders: {}\n",
+            "project: shop\ndashboard: false\ndefaults:\n  alarms: {depth: {enabled: false}, oldest_message_age: {enabled: false}}\nqueues:\n  orders: {}\n",
             "test",
             "region: us-east-1\naccount_id: \"123456789012\"\n",
         )

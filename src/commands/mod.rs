@@ -19,6 +19,7 @@ use crate::cloud::aws::AwsCloud;
 use crate::cloud::{self, ApiCalls, Cloud, CloudError};
 use crate::model::DesiredState;
 use crate::plan::Plan;
+use crate::plan::alarms::ObservedAlarm;
 use crate::render::Style;
 use crate::spec::{self, Diagnostic, SpecError, SpecPaths};
 
@@ -173,9 +174,12 @@ pub async fn build_plan<C: Cloud>(
     desired: &DesiredState,
     parallelism: usize,
 ) -> Result<Plan, CommandError> {
-    let (queues, policies) = futures::join!(
+    let dashboard_name = crate::model::dashboard_name(&desired.prefix);
+    let (queues, policies, alarms, dashboard) = futures::join!(
         cloud::read_queues(cloud, &desired.prefix, parallelism),
-        cloud::read_policies(cloud, &desired.iam_path, parallelism)
+        cloud::read_policies(cloud, &desired.iam_path, parallelism),
+        read_alarms(cloud, &desired.prefix, parallelism),
+        cloud.get_dashboard(&dashboard_name)
     );
     let mut plan = crate::plan::diff(desired, &queues?);
     let mut policy_changes = crate::plan::iam::diff_policies(desired, &policies?);
@@ -202,7 +206,24 @@ pub async fn build_plan<C: Cloud>(
     }
 
     plan.set_policies(policy_changes);
+    let (alarm_changes, unmanaged_alarms) = crate::plan::alarms::diff_alarms(desired, &alarms?);
+    let dashboard_change = crate::plan::alarms::diff_dashboard(desired, &dashboard_name, dashboard?.as_deref());
+    plan.set_monitoring(alarm_changes, unmanaged_alarms, dashboard_change);
     Ok(plan)
+}
+
+/// Reads the alarms whose names start with `prefix`, in pages of 100, and the tags of each.
+async fn read_alarms<C: Cloud>(cloud: &C, prefix: &str, parallelism: usize) -> Result<Vec<ObservedAlarm>, CloudError> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+
+    let live = cloud.describe_alarms(prefix).await?;
+    let reads = live.into_iter().map(|live| async move {
+        let tags = cloud.list_alarm_tags(&live.arn).await?;
+        Ok::<ObservedAlarm, CloudError>(ObservedAlarm { arn: live.arn, alarm: live.alarm, tags })
+    });
+    let mut observed: Vec<ObservedAlarm> = stream::iter(reads).buffer_unordered(parallelism.max(1)).try_collect().await?;
+    observed.sort_by(|left, right| left.alarm.name.cmp(&right.alarm.name));
+    Ok(observed)
 }
 /// Writes the API call counts on stderr as one line.
 pub(crate) fn print_api_calls(stderr: &mut dyn Write, calls: &ApiCalls) -> std::io::Result<()> {

@@ -47,29 +47,40 @@ pub struct DesiredState {
     pub dashboard: Option<DesiredDashboard>,
 }
 
-/// A CloudWatch metric alarm's definition: what PutMetricAlarm takes, without its state.
+/// A metric alarm as sqsform manages it: what PutMetricAlarm takes, without the alarm state.
+///
+/// String fields hold CloudWatch's own values, such as `Average` for `statistic` or
+/// `GreaterThanThreshold` for `comparison_operator`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetricAlarm {
     pub name: String,
     pub description: Option<String>,
     pub namespace: String,
     pub metric_name: String,
+    /// Dimension names to values.
     pub dimensions: BTreeMap<String, String>,
-    /// `SampleCount`, `Average`, `Sum`, `Minimum` or `Maximum`; exclusive with
-    /// `extended_statistic`.
+    /// A statistic such as `Sum`; CloudWatch requires either this or `extended_statistic`.
     pub statistic: Option<String>,
-    /// A percentile such as `p99`.
+    /// A percentile or other extended statistic, such as `p99`.
     pub extended_statistic: Option<String>,
+    /// The length of one evaluation period: 10, 20, 30 or a multiple of 60 seconds.
     pub period_seconds: i32,
     pub evaluation_periods: i32,
+    /// The M of an "M out of N" alarm; `None` means all `evaluation_periods` must breach.
     pub datapoints_to_alarm: Option<i32>,
     pub threshold: f64,
     pub comparison_operator: String,
+    /// `breaching`, `notBreaching`, `ignore` or `missing`; CloudWatch treats `None` as
+    /// `missing`.
     pub treat_missing_data: Option<String>,
+    /// ARNs notified on the transition to `ALARM`.
     pub alarm_actions: Vec<String>,
+    /// ARNs notified on the transition to `OK`.
     pub ok_actions: Vec<String>,
+    /// ARNs notified on the transition to `INSUFFICIENT_DATA`.
     pub insufficient_data_actions: Vec<String>,
     pub actions_enabled: bool,
+    /// A CloudWatch unit such as `Count`.
     pub unit: Option<String>,
 }
 
@@ -304,6 +315,11 @@ pub fn partition(region: &str) -> &'static str {
     } else {
         "aws"
     }
+}
+
+/// Returns the name of an environment's dashboard, such as `driversklub-prod-queues`.
+pub fn dashboard_name(prefix: &str) -> String {
+    format!("{prefix}queues")
 }
 
 /// Returns the ARN of a customer-managed IAM policy; `path` starts and ends with `/`.

@@ -5,6 +5,7 @@
 //! plan is plain data; renderers turn it into text or JSON, and `apply` executes it.
 
 mod attributes;
+pub mod alarms;
 pub mod iam;
 mod safety;
 
@@ -166,16 +167,34 @@ pub struct Plan {
     /// Every desired managed IAM policy, then the ones to delete.
     pub policies: Vec<PolicyChange>,
     pub policy_summary: PolicySummary,
+    /// Every desired alarm, then the ones to delete.
+    pub alarms: Vec<alarms::AlarmChange>,
+    pub alarm_summary: alarms::AlarmSummary,
+    /// Alarms with the prefix that sqsform neither declares nor owns.
+    pub unmanaged_alarms: Vec<String>,
+    pub dashboard: Option<alarms::DashboardChange>,
 }
 
 impl Plan {
     /// Checks whether applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
         self.queues.iter().any(|queue| queue.action != Action::NoOp)
-            || self
-                .policies
-                .iter()
-                .any(|policy| policy.action != Action::NoOp)
+            || self.policies.iter().any(|policy| policy.action != Action::NoOp)
+            || self.alarms.iter().any(|alarm| alarm.action != Action::NoOp)
+            || self.dashboard.as_ref().is_some_and(|dashboard| dashboard.action != Action::NoOp)
+    }
+
+    /// Sets the alarm and dashboard changes and their counts.
+    pub fn set_monitoring(
+        &mut self,
+        alarms: Vec<alarms::AlarmChange>,
+        unmanaged: Vec<String>,
+        dashboard: Option<alarms::DashboardChange>,
+    ) {
+        self.alarm_summary = alarms::summarize(&alarms);
+        self.alarms = alarms;
+        self.unmanaged_alarms = unmanaged;
+        self.dashboard = dashboard;
     }
 
     /// Sets the policy changes and their counts.
@@ -273,6 +292,10 @@ pub fn diff(desired: &DesiredState, live: &[LiveQueue]) -> Plan {
         summary,
         policies: Vec::new(),
         policy_summary: PolicySummary::default(),
+        alarms: Vec::new(),
+        alarm_summary: alarms::AlarmSummary::default(),
+        unmanaged_alarms: Vec::new(),
+        dashboard: None,
     }
 }
 

@@ -11,8 +11,10 @@ use crate::cloud::ApiCalls;
 use crate::model::QueueRole;
 use crate::plan::{Action, AttributeChange, Plan, QueueChange};
 
+mod alarms;
 mod iam;
 
+pub use alarms::{AlarmDrift, alarm_drift};
 pub use iam::{PolicyDrift, policy_drift};
 
 /// Version of the JSON documents below; it changes when a field changes meaning or goes away.
@@ -94,7 +96,7 @@ fn verb(action: Action) -> &'static str {
     }
 }
 
-fn display_value(value: Option<&str>) -> &str {
+pub(crate) fn display_value(value: Option<&str>) -> &str {
     value.unwrap_or("(none)")
 }
 
@@ -121,6 +123,23 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
         writeln!(out)?;
     }
 
+    for change in plan.alarms.iter().filter(|change| change.action != Action::NoOp) {
+        alarms::write_alarm_change(out, change, style)?;
+        writeln!(out)?;
+    }
+    if let Some(change) = plan.dashboard.as_ref().filter(|change| change.action != Action::NoOp) {
+        alarms::write_dashboard_change(out, change, style)?;
+        writeln!(out)?;
+    }
+    if !plan.unmanaged_alarms.is_empty() {
+        writeln!(
+            out,
+            "Alarms left alone (prefix matches, but neither in the spec nor tagged as owned): {}",
+            plan.unmanaged_alarms.join(", ")
+        )?;
+        writeln!(out)?;
+    }
+
     if !plan.unmanaged.is_empty() {
         writeln!(
             out,
@@ -133,12 +152,14 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
     let summary = plan.summary;
     let policies = plan.policy_summary;
     if !plan.has_changes() {
+        let dashboard = if plan.dashboard.is_some() { " and the dashboard" } else { "" };
         return writeln!(
             out,
-            "{} {} queue(s) and {} IAM policy(ies) match the spec.",
+            "{} {} queue(s), {} IAM policy(ies), {} alarm(s){dashboard} match the spec.",
             style.bold("No changes."),
             summary.unchanged,
-            policies.unchanged
+            policies.unchanged,
+            plan.alarm_summary.unchanged
         );
     }
     writeln!(
@@ -161,6 +182,21 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
             policies.update,
             policies.delete,
             policies.unchanged
+        )?;
+    }
+    if !plan.alarms.is_empty() || plan.dashboard.is_some() {
+        let alarm_counts = plan.alarm_summary;
+        let new_dashboards = usize::from(plan.dashboard.as_ref().is_some_and(|change| change.action == Action::Create));
+        writeln!(
+            out,
+            "{} {} to create, {} to update, {} to delete, {} to adopt, {} unchanged; {} new dashboard(s). CloudWatch bills every alarm and dashboard monthly.",
+            style.bold("Alarms:"),
+            alarm_counts.create,
+            alarm_counts.update,
+            alarm_counts.delete,
+            alarm_counts.adopt,
+            alarm_counts.unchanged,
+            new_dashboards
         )?;
     }
     Ok(())
@@ -378,6 +414,7 @@ pub struct DriftDocument<'a> {
     pub drifted: bool,
     pub queues: Vec<QueueDrift>,
     pub policies: Vec<PolicyDrift>,
+    pub alarms: Vec<AlarmDrift>,
     /// Queues that match the spec.
     pub in_sync: usize,
     pub api_calls: &'a ApiCalls,
@@ -387,12 +424,14 @@ pub struct DriftDocument<'a> {
 pub fn drift_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io::Result<()> {
     let queues = drift_of(plan);
     let policies = policy_drift(plan);
+    let alarms = alarm_drift(plan);
     let document = DriftDocument {
         format_version: JSON_FORMAT_VERSION,
         environment: &plan.environment,
-        drifted: !queues.is_empty() || !policies.is_empty(),
+        drifted: !queues.is_empty() || !policies.is_empty() || !alarms.is_empty(),
         queues,
         policies,
+        alarms,
         in_sync: plan.summary.unchanged,
         api_calls,
     };
@@ -404,18 +443,25 @@ pub fn drift_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io:
 pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
     let queues = drift_of(plan);
     let policies = policy_drift(plan);
-    if queues.is_empty() && policies.is_empty() {
+    let monitoring = alarm_drift(plan);
+    if queues.is_empty() && policies.is_empty() && monitoring.is_empty() {
         return writeln!(
             out,
-            "No drift: {} queue(s) and {} IAM policy(ies) in {} / {} match the spec.",
-            plan.summary.unchanged, plan.policy_summary.unchanged, plan.project, plan.environment
+            "No drift: {} queue(s), {} IAM policy(ies) and {} alarm(s) in {} / {} match the spec.",
+            plan.summary.unchanged,
+            plan.policy_summary.unchanged,
+            plan.alarm_summary.unchanged,
+            plan.project,
+            plan.environment
         );
     }
-    let policy_count = if policies.is_empty() {
-        String::new()
-    } else {
-        format!(" and {} IAM policy(ies)", policies.len())
-    };
+    let mut policy_count = String::new();
+    if !policies.is_empty() {
+        policy_count.push_str(&format!(" and {} IAM policy(ies)", policies.len()));
+    }
+    if !monitoring.is_empty() {
+        policy_count.push_str(&format!(" and {} alarm(s) or dashboard(s)", monitoring.len()));
+    }
     writeln!(
         out,
         "{} {} queue(s){policy_count} in {} / {} differ from the spec:",
@@ -426,6 +472,9 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     )?;
     for drift in &policies {
         iam::write_policy_drift(out, drift, style)?;
+    }
+    for drift in &monitoring {
+        alarms::write_alarm_drift(out, drift, style)?;
     }
     for queue in &queues {
         let description = match queue.kind {

@@ -143,7 +143,7 @@ impl Checker<'_> {
 
         let enabled = overlay.dashboard.or(spec.dashboard).unwrap_or(true);
         let dashboard = enabled.then(|| DesiredDashboard {
-            name: format!("{}queues", settings.prefix),
+            name: model::dashboard_name(&settings.prefix),
             body: dashboard_body(&settings.region, queues),
         });
         (alarms, dashboard)

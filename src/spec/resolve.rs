@@ -81,7 +81,7 @@ pub(super) fn resolve(
     let services: Vec<&str> = spec.services.keys().map(String::as_str).collect();
     checker.check_services(&spec);
     let queues = checker.build_queues(&settings, &parsed, &common_tags, &services);
-    let service_policies = checker.service_policies(&settings, &spec, &overlay, &queues);
+    let service_policies = checker.service_policies(&settings, &spec, &overlay, &parsed, &queues);
     let (alarms, dashboard) = checker.alarms_and_dashboard(&settings, &spec, &overlay, &parsed, &queues);
     if !settings_valid {
         return (None, checker.diagnostics);
