@@ -1,7 +1,8 @@
-"""Tests for the SQS corrections in moto_launcher.py.
+"""Tests for the SQS and IAM corrections in moto_launcher.py.
 
-The tests call moto's SQS backend in this process, with no server and no network.
-Each test fails on unpatched moto 5.2.5.
+The tests call moto's SQS and IAM backends in this process, with no server and no
+network. Each test fails on unpatched moto 5.2.5, except the IAM tests that check
+that a policy without conflicts still deletes and a missing one is still not found.
 
 Run: .local-aws/venv/bin/python -m unittest discover -s scripts -p 'test_*.py'
 """
@@ -12,6 +13,8 @@ import unittest
 from unittest import mock
 
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.exceptions import DeleteConflictException, NotFoundException
+from moto.iam.models import iam_backends
 from moto.sqs.exceptions import InvalidAttributeValue
 from moto.sqs.models import sqs_backends
 
@@ -54,6 +57,45 @@ BY_QUEUE_ALLOW_POLICY = (
 )
 DENY_ALL_ALLOW_POLICY = '{"redrivePermission":"denyAll"}'
 
+IAM_PARTITION = "aws"
+POLICY_NAME = "orders-producer"
+SEND_IDENTITY_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": "arn:aws:sqs:us-east-1:123456789012:orders",
+            }
+        ],
+    }
+)
+RECEIVE_IDENTITY_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sqs:ReceiveMessage",
+                "Resource": "arn:aws:sqs:us-east-1:123456789012:orders",
+            }
+        ],
+    }
+)
+TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
 
 def setUpModule() -> None:
     # moto builds boto3 sessions that read AWS_PROFILE and the AWS config files,
@@ -67,6 +109,7 @@ def setUpModule() -> None:
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
     moto_launcher.apply_sqs_corrections()
+    moto_launcher.apply_iam_corrections()
 
 
 class BackendTestCase(unittest.TestCase):
@@ -247,6 +290,114 @@ class KmsCorrectionTest(BackendTestCase):
             self.get_attribute("SqsManagedSseEnabled"), {"SqsManagedSseEnabled": "true"}
         )
         self.assertEqual(self.get_attribute("KmsMasterKeyId"), {})
+
+
+class IamDeletePolicyCorrectionTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.backend = iam_backends[DEFAULT_ACCOUNT_ID][IAM_PARTITION]
+        self.backend.reset()
+        self.addCleanup(self.backend.reset)
+        self.arn = self.backend.create_policy(
+            description="",
+            path="/sqsform/",
+            policy_document=SEND_IDENTITY_POLICY,
+            policy_name=POLICY_NAME,
+            tags=[],
+        ).arn
+
+    def create_role(self, name: str) -> None:
+        self.backend.create_role(
+            role_name=name,
+            assume_role_policy_document=TRUST_POLICY,
+            path="/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration=None,
+        )
+
+    def assert_delete_conflict(self, message: str) -> None:
+        with self.assertRaises(DeleteConflictException) as raised:
+            self.backend.delete_policy(self.arn)
+        self.assertEqual(raised.exception.code, "DeleteConflict")
+        self.assertEqual(raised.exception.message, message)
+        self.assertEqual(self.backend.get_policy(self.arn).arn, self.arn)
+
+    def test_attached_role_blocks_delete(self) -> None:
+        self.create_role("orders-role")
+        self.backend.attach_role_policy(self.arn, "orders-role")
+
+        self.assert_delete_conflict(moto_launcher.ATTACHED_POLICY_MESSAGE)
+
+        role = self.backend.get_role("orders-role")
+        self.assertIn(self.arn, role.managed_policies)
+
+    def test_attached_user_blocks_delete(self) -> None:
+        self.backend.create_user(REGION, "orders-user")
+        self.backend.attach_user_policy(self.arn, "orders-user")
+
+        self.assert_delete_conflict(moto_launcher.ATTACHED_POLICY_MESSAGE)
+
+    def test_attached_group_blocks_delete(self) -> None:
+        self.backend.create_group("orders-group")
+        self.backend.attach_group_policy(self.arn, "orders-group")
+
+        self.assert_delete_conflict(moto_launcher.ATTACHED_POLICY_MESSAGE)
+
+    def test_non_default_version_blocks_delete(self) -> None:
+        self.backend.create_policy_version(
+            self.arn, RECEIVE_IDENTITY_POLICY, set_as_default=True
+        )
+
+        self.assert_delete_conflict(moto_launcher.POLICY_VERSIONS_MESSAGE)
+
+        versions = self.backend.list_policy_versions(self.arn)
+        self.assertEqual([version.version_id for version in versions], ["v1", "v2"])
+
+    def test_attachment_reported_before_versions(self) -> None:
+        self.create_role("orders-role")
+        self.backend.attach_role_policy(self.arn, "orders-role")
+        self.backend.create_policy_version(
+            self.arn, RECEIVE_IDENTITY_POLICY, set_as_default=True
+        )
+
+        self.assert_delete_conflict(moto_launcher.ATTACHED_POLICY_MESSAGE)
+
+    def test_deletes_after_detach_and_version_delete(self) -> None:
+        self.create_role("orders-role")
+        self.backend.attach_role_policy(self.arn, "orders-role")
+        self.backend.create_policy_version(
+            self.arn, RECEIVE_IDENTITY_POLICY, set_as_default=True
+        )
+
+        self.backend.detach_role_policy(self.arn, "orders-role")
+        self.backend.delete_policy_version(self.arn, "v1")
+        self.backend.delete_policy(self.arn)
+
+        with self.assertRaises(NotFoundException):
+            self.backend.get_policy(self.arn)
+
+    def test_repeated_attach_then_detach_deletes(self) -> None:
+        # moto counts the second attach again, so attachment_count stays 1 after the
+        # detach although no role holds the policy.
+        self.create_role("orders-role")
+        self.backend.attach_role_policy(self.arn, "orders-role")
+        self.backend.attach_role_policy(self.arn, "orders-role")
+        self.backend.detach_role_policy(self.arn, "orders-role")
+        self.assertEqual(self.backend.get_policy(self.arn).attachment_count, 1)
+
+        self.backend.delete_policy(self.arn)
+
+        with self.assertRaises(NotFoundException):
+            self.backend.get_policy(self.arn)
+
+    def test_missing_policy_is_not_found(self) -> None:
+        missing = self.arn.replace(POLICY_NAME, "never-created")
+
+        with self.assertRaises(NotFoundException) as raised:
+            self.backend.delete_policy(missing)
+
+        self.assertEqual(raised.exception.code, "NoSuchEntity")
 
 
 if __name__ == "__main__":

@@ -352,6 +352,60 @@ async fn detached_policy_deletes() {
     );
 }
 
+/// Asserts that `result` is IAM's DeleteConflict for DeletePolicy.
+fn assert_delete_conflict(result: Result<(), CloudError>) {
+    let Err(CloudError::Api { operation, source }) = result else {
+        panic!("expected an Api error for DeleteConflict, got {result:?}");
+    };
+    assert_eq!(operation, "iam:DeletePolicy");
+    assert!(
+        format!("{source:?}").contains("DeleteConflict"),
+        "{source:?}"
+    );
+}
+
+/// IAM rejects DeletePolicy while the policy is attached to a role. moto 5.2.5 deletes it, and
+/// the correction in scripts/moto_launcher.py restores the conflict.
+#[tokio::test]
+async fn attached_policy_delete_conflicts() {
+    let cloud = connect().await;
+    let arn = create_send_policy(&cloud, "attached", "attached", "orders").await;
+    let role = unique_name("attached-role");
+    create_role(&role).await;
+    cloud.attach_role_policy(&role, &arn).await.unwrap();
+
+    let result = cloud.delete_policy(&arn).await;
+
+    assert_delete_conflict(result);
+    assert_eq!(cloud.list_policy_roles(&arn).await.unwrap(), [role]);
+    assert_eq!(
+        cloud
+            .list_policies(&test_path("attached"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// IAM rejects DeletePolicy while the policy has versions other than the default. moto 5.2.5
+/// deletes it, and the correction in scripts/moto_launcher.py restores the conflict.
+#[tokio::test]
+async fn policy_with_versions_delete_conflicts() {
+    let cloud = connect().await;
+    let arn = create_send_policy(&cloud, "versions", "versions", "orders").await;
+    cloud
+        .create_policy_version(&arn, &policy::to_compact(&send_policy("payments")))
+        .await
+        .unwrap();
+
+    let result = cloud.delete_policy(&arn).await;
+
+    assert_delete_conflict(result);
+    let versions = cloud.list_policy_versions(&arn).await.unwrap();
+    assert_eq!(version_ids(&versions), ["v1", "v2"]);
+}
+
 #[tokio::test]
 async fn role_exists_reports_presence() {
     let cloud = connect().await;
@@ -439,37 +493,6 @@ async fn moto_returns_document_unencoded() {
     let text = cloud.get_policy_document(&arn, "v1").await.unwrap();
 
     assert_eq!(text, document);
-}
-
-/// Real IAM rejects DeletePolicy with DeleteConflict while the policy is attached to a role.
-/// moto 5.2.5 deletes it and leaves the attachment behind.
-#[tokio::test]
-async fn moto_deletes_attached_policy() {
-    let cloud = connect().await;
-    let arn = create_send_policy(&cloud, "moto-attached", "moto-attached", "orders").await;
-    let role = unique_name("moto-attached-role");
-    create_role(&role).await;
-    cloud.attach_role_policy(&role, &arn).await.unwrap();
-
-    let result = cloud.delete_policy(&arn).await;
-
-    assert!(result.is_ok(), "{result:?}");
-}
-
-/// Real IAM rejects DeletePolicy with DeleteConflict while the policy has versions other than
-/// the default. moto 5.2.5 deletes it.
-#[tokio::test]
-async fn moto_deletes_policy_with_other_versions() {
-    let cloud = connect().await;
-    let arn = create_send_policy(&cloud, "moto-versions", "moto-versions", "orders").await;
-    cloud
-        .create_policy_version(&arn, &policy::to_compact(&send_policy("payments")))
-        .await
-        .unwrap();
-
-    let result = cloud.delete_policy(&arn).await;
-
-    assert!(result.is_ok(), "{result:?}");
 }
 
 /// Real IAM policy names are unique in the account regardless of path and case, so the second

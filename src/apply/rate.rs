@@ -50,8 +50,14 @@ mod tests {
 
         // 300 calls at 3 per second: the last one starts 299 intervals after the first.
         let elapsed = started.elapsed();
-        assert!(elapsed >= Duration::from_secs_f64(299.0 / 3.0) - Duration::from_millis(1), "{elapsed:?}");
-        assert!(elapsed <= Duration::from_secs_f64(299.0 / 3.0) + Duration::from_millis(1), "{elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_secs_f64(299.0 / 3.0) - Duration::from_millis(1),
+            "{elapsed:?}"
+        );
+        assert!(
+            elapsed <= Duration::from_secs_f64(299.0 / 3.0) + Duration::from_millis(1),
+            "{elapsed:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

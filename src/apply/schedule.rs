@@ -218,7 +218,11 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
 
     let mut monitoring = Vec::new();
     let mut deleted_alarms = Vec::new();
-    for change in plan.alarms.iter().filter(|change| change.action != Action::NoOp) {
+    for change in plan
+        .alarms
+        .iter()
+        .filter(|change| change.action != Action::NoOp)
+    {
         match (change.action, &change.definition) {
             (Action::Delete, _) => deleted_alarms.push(change.name.clone()),
             (action, Some(definition)) => monitoring.push(ResourceSteps {
@@ -233,7 +237,9 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
         deletes.push(ResourceSteps {
             resource: format!("{} alarm(s)", names.len()),
             address: None,
-            steps: vec![Step::DeleteAlarms { names: names.to_vec() }],
+            steps: vec![Step::DeleteAlarms {
+                names: names.to_vec(),
+            }],
         });
     }
     if let Some(change) = &plan.dashboard {
@@ -242,9 +248,15 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
             (Action::Create | Action::Update, Some(body)) => monitoring.push(ResourceSteps {
                 resource,
                 address: None,
-                steps: vec![Step::PutDashboard { body: body.to_string() }],
+                steps: vec![Step::PutDashboard {
+                    body: body.to_string(),
+                }],
             }),
-            (Action::Delete, _) => deletes.push(ResourceSteps { resource, address: None, steps: vec![Step::DeleteDashboard] }),
+            (Action::Delete, _) => deletes.push(ResourceSteps {
+                resource,
+                address: None,
+                steps: vec![Step::DeleteDashboard],
+            }),
             _ => {}
         }
     }
@@ -269,19 +281,32 @@ fn tags_to_set(change: &crate::plan::QueueChange) -> Tags {
 /// ignores tags on an existing alarm, so tag changes there go through TagResource and
 /// UntagResource.
 fn alarm_steps(action: Action, definition: &MetricAlarm, change: &AlarmChange) -> Vec<Step> {
-    let desired_tags: Tags = change.tags.set.iter().map(|(key, value)| (key.clone(), value.after.clone())).collect();
+    let desired_tags: Tags = change
+        .tags
+        .set
+        .iter()
+        .map(|(key, value)| (key.clone(), value.after.clone()))
+        .collect();
     if action == Action::Create {
-        return vec![Step::PutAlarm { alarm: Box::new(definition.clone()), tags: desired_tags }];
+        return vec![Step::PutAlarm {
+            alarm: Box::new(definition.clone()),
+            tags: desired_tags,
+        }];
     }
     let mut steps = Vec::new();
     if !change.fields.is_empty() {
-        steps.push(Step::PutAlarm { alarm: Box::new(definition.clone()), tags: Tags::new() });
+        steps.push(Step::PutAlarm {
+            alarm: Box::new(definition.clone()),
+            tags: Tags::new(),
+        });
     }
     if !desired_tags.is_empty() {
         steps.push(Step::TagAlarm { tags: desired_tags });
     }
     if !change.tags.remove.is_empty() {
-        steps.push(Step::UntagAlarm { keys: change.tags.remove.keys().cloned().collect() });
+        steps.push(Step::UntagAlarm {
+            keys: change.tags.remove.keys().cloned().collect(),
+        });
     }
     steps
 }

@@ -502,7 +502,9 @@ async fn other_policy_errors_are_not_retried() {
 
 #[tokio::test(start_paused = true)]
 async fn alarm_writes_are_paced() {
-    let queues: String = (0..150).map(|index| format!("  q{index}: {{}}\n")).collect();
+    let queues: String = (0..150)
+        .map(|index| format!("  q{index}: {{}}\n"))
+        .collect();
     let spec = format!("project: shop\ndashboard: false\nqueues:\n{queues}");
     let cloud = MemoryCloud::new("123456789012");
     let desired_state = desired(&spec);
@@ -512,11 +514,24 @@ async fn alarm_writes_are_paced() {
     plan.set_monitoring(alarms, unmanaged, None);
     let started = tokio::time::Instant::now();
 
-    apply(&cloud, &plan, SafetyFlags::default(), &ApplyOptions::default()).await.expect("apply");
+    apply(
+        &cloud,
+        &plan,
+        SafetyFlags::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .expect("apply");
 
     // Three writes per second: the last of 300 starts 299 intervals after the first.
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_secs_f64(299.0 / 3.0) - Duration::from_millis(5), "{elapsed:?}");
-    assert!(elapsed <= Duration::from_secs_f64(299.0 / 3.0) + Duration::from_millis(5), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs_f64(299.0 / 3.0) - Duration::from_millis(5),
+        "{elapsed:?}"
+    );
+    assert!(
+        elapsed <= Duration::from_secs_f64(299.0 / 3.0) + Duration::from_millis(5),
+        "{elapsed:?}"
+    );
     assert_eq!(cloud.api_calls().get("cloudwatch:PutMetricAlarm"), 300);
 }

@@ -1,12 +1,17 @@
 //! [`Cloud`] over the AWS SDK for Rust.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_cloudwatch::operation::put_dashboard::PutDashboardError;
+use aws_sdk_cloudwatch::types::{
+    self as cloudwatch_types, AlarmType, ComparisonOperator, Dimension, StandardUnit, Statistic,
+};
 use aws_sdk_iam::types::{EntityType, PolicyScopeType, Tag};
 use aws_sdk_sqs::config::{
     Credentials, Intercept, Region, RuntimeComponents, SharedCredentialsProvider,
@@ -19,8 +24,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use super::{
-    Attributes, CallCounter, Cloud, CloudError, ManagedPolicy, PolicyVersion, Tags,
-    queue_name_from_url,
+    Attributes, CallCounter, Cloud, CloudError, LiveAlarm, ManagedPolicy, MetricAlarm,
+    PolicyVersion, Tags, queue_name_from_url,
 };
 use crate::model::Connection;
 
@@ -37,10 +42,15 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 const LIST_PAGE_SIZE: i32 = 1_000;
 /// The page size of the IAM listings (MaxItems). IAM allows up to 1,000.
 const IAM_PAGE_SIZE: i32 = 100;
+/// The largest page DescribeAlarms returns (MaxRecords).
+const ALARM_PAGE_SIZE: i32 = 100;
+/// The maximum number of alarm names in one DeleteAlarms request.
+const DELETE_ALARMS_BATCH: usize = 100;
 /// The description of every policy sqsform creates. IAM cannot change a description later.
 const POLICY_DESCRIPTION: &str =
     "Managed by sqsform. Change it in the sqsform spec, because sqsform overwrites other edits.";
-/// Error codes AWS uses for throttling, in the JSON and query protocols.
+/// Error codes AWS uses for throttling, in the JSON and query protocols. CloudWatch's query
+/// protocol uses `Throttling`.
 const THROTTLING_CODES: &[&str] = &[
     "RequestThrottled",
     "ThrottlingException",
@@ -54,6 +64,7 @@ pub struct AwsCloud {
     sqs: aws_sdk_sqs::Client,
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
     calls: Arc<CallCounter>,
     /// Where requests go, for messages: the override, or the AWS endpoint of the region.
     endpoint: String,
@@ -172,29 +183,42 @@ impl AwsCloud {
                 .build();
         }
 
+        let endpoint = endpoint.unwrap_or_else(|| format!("the AWS endpoints of {region}"));
+        Ok(AwsCloud::from_config(&config, endpoint))
+    }
+
+    /// Builds one client per service from `config`, each counting its requests in one shared
+    /// counter. `endpoint` is where requests go, for error messages.
+    fn from_config(config: &SdkConfig, endpoint: String) -> AwsCloud {
         let calls = Arc::new(CallCounter::default());
-        let sqs_config = aws_sdk_sqs::config::Builder::from(&config)
+        let sqs_config = aws_sdk_sqs::config::Builder::from(config)
             .interceptor(CountRequests {
                 calls: calls.clone(),
             })
             .build();
-        let sts_config = aws_sdk_sts::config::Builder::from(&config)
+        let sts_config = aws_sdk_sts::config::Builder::from(config)
             .interceptor(CountRequests {
                 calls: calls.clone(),
             })
             .build();
-        let iam_config = aws_sdk_iam::config::Builder::from(&config)
+        let iam_config = aws_sdk_iam::config::Builder::from(config)
             .interceptor(CountRequests {
                 calls: calls.clone(),
             })
             .build();
-        Ok(AwsCloud {
+        let cloudwatch_config = aws_sdk_cloudwatch::config::Builder::from(config)
+            .interceptor(CountRequests {
+                calls: calls.clone(),
+            })
+            .build();
+        AwsCloud {
             sqs: aws_sdk_sqs::Client::from_conf(sqs_config),
             sts: aws_sdk_sts::Client::from_conf(sts_config),
             iam: aws_sdk_iam::Client::from_conf(iam_config),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch_config),
             calls,
-            endpoint: endpoint.unwrap_or_else(|| format!("the AWS endpoints of {region}")),
-        })
+            endpoint,
+        }
     }
 
     /// Maps an SDK error to a [`CloudError`] whose source reads as the AWS error code and
@@ -345,6 +369,82 @@ fn policy_version(version: aws_sdk_iam::types::PolicyVersion) -> Result<PolicyVe
             .ok_or_else(|| missing_field(OPERATION, "CreateDate of a version"))?
             .secs(),
     })
+}
+
+/// Converts a metric alarm of a DescribeAlarms page. Fields the alarm lacks, as an alarm on a
+/// metric math expression does, read as empty strings and zeros.
+fn live_alarm(alarm: cloudwatch_types::MetricAlarm) -> Result<LiveAlarm, CloudError> {
+    const OPERATION: &str = "cloudwatch:DescribeAlarms";
+    let name = alarm
+        .alarm_name
+        .ok_or_else(|| missing_field(OPERATION, "AlarmName of an alarm"))?;
+    let arn = alarm
+        .alarm_arn
+        .ok_or_else(|| missing_field(OPERATION, "AlarmArn of an alarm"))?;
+    let mut dimensions = BTreeMap::new();
+    for dimension in alarm.dimensions.unwrap_or_default() {
+        let (Some(dimension_name), Some(value)) = (dimension.name, dimension.value) else {
+            return Err(missing_field(OPERATION, "Name or Value of a dimension"));
+        };
+        dimensions.insert(dimension_name, value);
+    }
+
+    let definition = MetricAlarm {
+        name,
+        description: alarm.alarm_description,
+        namespace: alarm.namespace.unwrap_or_default(),
+        metric_name: alarm.metric_name.unwrap_or_default(),
+        dimensions,
+        statistic: alarm
+            .statistic
+            .map(|statistic| statistic.as_str().to_string()),
+        extended_statistic: alarm.extended_statistic,
+        period_seconds: alarm.period.unwrap_or_default(),
+        evaluation_periods: alarm.evaluation_periods.unwrap_or_default(),
+        datapoints_to_alarm: alarm.datapoints_to_alarm,
+        threshold: alarm.threshold.unwrap_or_default(),
+        comparison_operator: alarm
+            .comparison_operator
+            .map(|operator| operator.as_str().to_string())
+            .unwrap_or_default(),
+        treat_missing_data: alarm.treat_missing_data,
+        alarm_actions: alarm.alarm_actions.unwrap_or_default(),
+        ok_actions: alarm.ok_actions.unwrap_or_default(),
+        insufficient_data_actions: alarm.insufficient_data_actions.unwrap_or_default(),
+        // CloudWatch sends ActionsEnabled for every alarm. An alarm without it runs its actions.
+        actions_enabled: alarm.actions_enabled.unwrap_or(true),
+        unit: alarm.unit.map(|unit| unit.as_str().to_string()),
+    };
+    Ok(LiveAlarm {
+        arn,
+        alarm: definition,
+    })
+}
+
+/// Returns CloudWatch's dashboard validation messages as `path: message` lines.
+fn dashboard_messages(messages: &[cloudwatch_types::DashboardValidationMessage]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|message| {
+            let text = message.message().unwrap_or("no message");
+            match message.data_path() {
+                Some(path) if !path.is_empty() => format!("{path}: {text}"),
+                _ => text.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Returns the key-value tags of a CloudWatch request.
+fn cloudwatch_tags(tags: &Tags) -> Vec<cloudwatch_types::Tag> {
+    tags.iter()
+        .map(|(key, value)| {
+            cloudwatch_types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+        })
+        .collect()
 }
 
 impl Cloud for AwsCloud {
@@ -906,6 +1006,286 @@ impl Cloud for AwsCloud {
         }
     }
 
+    async fn describe_alarms(&self, name_prefix: &str) -> Result<Vec<LiveAlarm>, CloudError> {
+        // AlarmNamePrefix must be at least one character long, so an empty prefix is sent as
+        // no prefix, which matches every alarm.
+        let prefix = Some(name_prefix.to_string()).filter(|prefix| !prefix.is_empty());
+        // moto 5.2.5 ignores MaxRecords and returns every alarm in one page, so only unit tests
+        // run the NextToken path.
+        let mut alarms = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_name_prefix(prefix.clone())
+                .alarm_types(AlarmType::MetricAlarm)
+                .max_records(ALARM_PAGE_SIZE)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| self.api_error("cloudwatch:DescribeAlarms", error))?;
+            for alarm in output.metric_alarms.unwrap_or_default() {
+                alarms.push(live_alarm(alarm)?);
+            }
+            match output.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => return Ok(alarms),
+            }
+        }
+    }
+
+    async fn list_alarm_tags(&self, alarm_arn: &str) -> Result<Tags, CloudError> {
+        let result = self
+            .cloudwatch
+            .list_tags_for_resource()
+            .resource_arn(alarm_arn)
+            .send()
+            .await;
+        // For an ARN of no alarm, CloudWatch returns ResourceNotFoundException but moto 5.2.5
+        // returns an empty list. moto also keeps a deleted alarm's tags, and returns them for
+        // an alarm created again with the same name.
+        match result {
+            Ok(output) => {
+                let mut tags = Tags::new();
+                for tag in output.tags.unwrap_or_default() {
+                    let (Some(key), Some(value)) = (tag.key, tag.value) else {
+                        return Err(missing_field(
+                            "cloudwatch:ListTagsForResource",
+                            "Key or Value of a tag",
+                        ));
+                    };
+                    tags.insert(key, value);
+                }
+                Ok(tags)
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Err(CloudError::AlarmNotFound {
+                    alarm: alarm_arn.to_string(),
+                })
+            }
+            Err(error) => Err(self.api_error("cloudwatch:ListTagsForResource", error)),
+        }
+    }
+
+    async fn put_metric_alarm(&self, alarm: &MetricAlarm, tags: &Tags) -> Result<(), CloudError> {
+        let mut request = self
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&alarm.name)
+            .set_alarm_description(alarm.description.clone())
+            .namespace(&alarm.namespace)
+            .metric_name(&alarm.metric_name)
+            .set_statistic(alarm.statistic.as_deref().map(Statistic::from))
+            .set_extended_statistic(alarm.extended_statistic.clone())
+            .period(alarm.period_seconds)
+            .evaluation_periods(alarm.evaluation_periods)
+            .set_datapoints_to_alarm(alarm.datapoints_to_alarm)
+            .threshold(alarm.threshold)
+            .comparison_operator(ComparisonOperator::from(alarm.comparison_operator.as_str()))
+            .set_treat_missing_data(alarm.treat_missing_data.clone())
+            .actions_enabled(alarm.actions_enabled)
+            .set_unit(alarm.unit.as_deref().map(StandardUnit::from));
+        // PutMetricAlarm replaces the whole definition, so an omitted list clears it. Empty
+        // lists are omitted rather than sent as empty query parameters.
+        for (name, value) in &alarm.dimensions {
+            request = request.dimensions(Dimension::builder().name(name).value(value).build());
+        }
+        for action in &alarm.alarm_actions {
+            request = request.alarm_actions(action);
+        }
+        for action in &alarm.ok_actions {
+            request = request.ok_actions(action);
+        }
+        for action in &alarm.insufficient_data_actions {
+            request = request.insufficient_data_actions(action);
+        }
+        // CloudWatch ignores these tags when the alarm exists, but moto 5.2.5 adds them to the
+        // alarm's tags.
+        for tag in cloudwatch_tags(tags) {
+            request = request.tags(tag);
+        }
+
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| self.api_error("cloudwatch:PutMetricAlarm", error))
+    }
+
+    async fn tag_alarm(&self, alarm_arn: &str, tags: &Tags) -> Result<(), CloudError> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let result = self
+            .cloudwatch
+            .tag_resource()
+            .resource_arn(alarm_arn)
+            .set_tags(Some(cloudwatch_tags(tags)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Err(CloudError::AlarmNotFound {
+                    alarm: alarm_arn.to_string(),
+                })
+            }
+            Err(error) => Err(self.api_error("cloudwatch:TagResource", error)),
+        }
+    }
+
+    async fn untag_alarm(&self, alarm_arn: &str, keys: &[String]) -> Result<(), CloudError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let result = self
+            .cloudwatch
+            .untag_resource()
+            .resource_arn(alarm_arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await;
+        // moto 5.2.5 also answers ResourceNotFoundException for an alarm that exists but has
+        // never had tags.
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Err(CloudError::AlarmNotFound {
+                    alarm: alarm_arn.to_string(),
+                })
+            }
+            Err(error) => Err(self.api_error("cloudwatch:UntagResource", error)),
+        }
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> Result<(), CloudError> {
+        for batch in names.chunks(DELETE_ALARMS_BATCH) {
+            let result = self
+                .cloudwatch
+                .delete_alarms()
+                .set_alarm_names(Some(batch.to_vec()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                // CloudWatch's DeleteAlarms reference states that the alarms with correct
+                // names are deleted even when other names are wrong, so a missing alarm does not
+                // fail the batch.
+                // NOTE: the reference does not state whether CloudWatch then returns
+                // ResourceNotFound or success. moto 5.2.5 returns success.
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found()) =>
+                {
+                    tracing::debug!(
+                        alarms = batch.len(),
+                        "DeleteAlarms named alarms that do not exist"
+                    );
+                }
+                Err(error) => return Err(self.api_error("cloudwatch:DeleteAlarms", error)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_dashboard(&self, name: &str) -> Result<Option<String>, CloudError> {
+        let result = self
+            .cloudwatch
+            .get_dashboard()
+            .dashboard_name(name)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .dashboard_body
+                .map(Some)
+                .ok_or_else(|| missing_field("cloudwatch:GetDashboard", "DashboardBody")),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_dashboard_not_found_error()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(self.api_error("cloudwatch:GetDashboard", error)),
+        }
+    }
+
+    async fn put_dashboard(&self, name: &str, body: &str) -> Result<(), CloudError> {
+        let result = self
+            .cloudwatch
+            .put_dashboard()
+            .dashboard_name(name)
+            .dashboard_body(body)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                // Messages on success are warnings: the dashboard was saved, but some widgets
+                // may not render.
+                for message in dashboard_messages(output.dashboard_validation_messages()) {
+                    tracing::warn!(
+                        dashboard = name,
+                        %message,
+                        "CloudWatch saved the dashboard with a warning"
+                    );
+                }
+                Ok(())
+            }
+            // moto 5.2.5 rejects only a body that is not JSON, and sends no validation
+            // messages, so its error message is used in their place.
+            Err(error) => {
+                let Some(PutDashboardError::DashboardInvalidInputError(invalid)) =
+                    error.as_service_error()
+                else {
+                    return Err(self.api_error("cloudwatch:PutDashboard", error));
+                };
+                let mut messages = dashboard_messages(invalid.dashboard_validation_messages());
+                if messages.is_empty() {
+                    messages.push(invalid.message().unwrap_or("no message").to_string());
+                }
+                Err(CloudError::InvalidDashboard {
+                    dashboard: name.to_string(),
+                    messages,
+                })
+            }
+        }
+    }
+
+    async fn delete_dashboard(&self, name: &str) -> Result<(), CloudError> {
+        let result = self
+            .cloudwatch
+            .delete_dashboards()
+            .dashboard_names(name)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_dashboard_not_found_error()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(self.api_error("cloudwatch:DeleteDashboards", error)),
+        }
+    }
+
     fn api_calls(&self) -> super::ApiCalls {
         self.calls.snapshot()
     }
@@ -913,9 +1293,327 @@ impl Cloud for AwsCloud {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
     use aws_sdk_iam::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
 
     use super::*;
+
+    /// An HTTP client that records each request body and answers with canned responses in
+    /// order, so tests can produce CloudWatch answers the emulator never gives. Nothing
+    /// leaves the process.
+    #[derive(Clone, Debug, Default)]
+    struct ReplayHttp {
+        responses: Arc<Mutex<VecDeque<(u16, String)>>>,
+        requests: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl ReplayHttp {
+        fn new(responses: &[(u16, &str)]) -> ReplayHttp {
+            let responses = responses
+                .iter()
+                .map(|(status, body)| (*status, body.to_string()))
+                .collect();
+            ReplayHttp {
+                responses: Arc::new(Mutex::new(responses)),
+                requests: Arc::default(),
+            }
+        }
+
+        /// Returns the form-encoded bodies of the requests sent so far.
+        fn requests(&self) -> Vec<String> {
+            self.requests.lock().unwrap().clone()
+        }
+    }
+
+    impl HttpConnector for ReplayHttp {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let body = request.body().bytes().unwrap_or_default();
+            self.requests
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(body).into_owned());
+            let (status, body) = self
+                .responses
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("a canned response for every request");
+            let status = StatusCode::try_from(status).expect("valid status code");
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from(body))))
+        }
+    }
+
+    impl HttpClient for ReplayHttp {
+        fn http_connector(
+            &self,
+            _settings: &HttpConnectorSettings,
+            _components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    /// Returns an `AwsCloud` whose requests go to `http`, without retries.
+    fn replay_cloud(http: &ReplayHttp) -> AwsCloud {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "tests",
+            )))
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(RetryConfig::disabled())
+            .http_client(http.clone())
+            .build();
+        AwsCloud::from_config(&config, "http://127.0.0.1:9".to_string())
+    }
+
+    /// Returns a DescribeAlarms response with one alarm per name and an optional NextToken.
+    fn describe_page(names: &[&str], next_token: Option<&str>) -> String {
+        let members: String = names
+            .iter()
+            .map(|name| {
+                format!(
+                    "<member><AlarmName>{name}</AlarmName><AlarmArn>arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}</AlarmArn>\
+                     <Namespace>AWS/SQS</Namespace><MetricName>ApproximateAgeOfOldestMessage</MetricName>\
+                     <Statistic>Maximum</Statistic><Period>60</Period><EvaluationPeriods>5</EvaluationPeriods>\
+                     <Threshold>300.0</Threshold><ComparisonOperator>GreaterThanThreshold</ComparisonOperator>\
+                     <Dimensions><member><Name>QueueName</Name><Value>{name}</Value></member></Dimensions></member>"
+                )
+            })
+            .collect();
+        let token = next_token
+            .map(|token| format!("<NextToken>{token}</NextToken>"))
+            .unwrap_or_default();
+        format!(
+            "<DescribeAlarmsResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\">\
+             <DescribeAlarmsResult><MetricAlarms>{members}</MetricAlarms>{token}</DescribeAlarmsResult>\
+             <ResponseMetadata><RequestId>request-1</RequestId></ResponseMetadata></DescribeAlarmsResponse>"
+        )
+    }
+
+    /// Returns a query-protocol error response.
+    fn error_response(code: &str, message: &str, extra: &str) -> String {
+        format!(
+            "<ErrorResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\">\
+             <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>{extra}</Error>\
+             <RequestId>request-2</RequestId></ErrorResponse>"
+        )
+    }
+
+    const EMPTY_RESPONSE: &str = "<Response><ResponseMetadata><RequestId>request-3</RequestId></ResponseMetadata></Response>";
+
+    #[tokio::test]
+    async fn describe_alarms_follows_next_token() {
+        let http = ReplayHttp::new(&[
+            (
+                200,
+                &describe_page(&["orders-a", "orders-b"], Some("page-2")),
+            ),
+            (200, &describe_page(&["orders-c"], None)),
+        ]);
+        let cloud = replay_cloud(&http);
+
+        let alarms = cloud.describe_alarms("orders-").await.unwrap();
+
+        let names: Vec<&str> = alarms.iter().map(|live| live.alarm.name.as_str()).collect();
+        assert_eq!(names, ["orders-a", "orders-b", "orders-c"]);
+        assert_eq!(cloud.api_calls().get("cloudwatch:DescribeAlarms"), 2);
+        let requests = http.requests();
+        for request in &requests {
+            assert!(request.contains("AlarmNamePrefix=orders-"), "{request}");
+            assert!(request.contains("MaxRecords=100"), "{request}");
+            assert!(
+                request.contains("AlarmTypes.member.1=MetricAlarm"),
+                "{request}"
+            );
+        }
+        assert!(!requests[0].contains("NextToken"), "{}", requests[0]);
+        assert!(requests[1].contains("NextToken=page-2"), "{}", requests[1]);
+    }
+
+    #[tokio::test]
+    async fn describe_alarms_converts_fields() {
+        let http = ReplayHttp::new(&[(200, &describe_page(&["orders-age"], None))]);
+        let cloud = replay_cloud(&http);
+
+        let alarms = cloud.describe_alarms("orders-").await.unwrap();
+
+        let expected = LiveAlarm {
+            arn: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-age".to_string(),
+            alarm: MetricAlarm {
+                name: "orders-age".to_string(),
+                description: None,
+                namespace: "AWS/SQS".to_string(),
+                metric_name: "ApproximateAgeOfOldestMessage".to_string(),
+                dimensions: BTreeMap::from([("QueueName".to_string(), "orders-age".to_string())]),
+                statistic: Some("Maximum".to_string()),
+                extended_statistic: None,
+                period_seconds: 60,
+                evaluation_periods: 5,
+                datapoints_to_alarm: None,
+                threshold: 300.0,
+                comparison_operator: "GreaterThanThreshold".to_string(),
+                treat_missing_data: None,
+                alarm_actions: Vec::new(),
+                ok_actions: Vec::new(),
+                insufficient_data_actions: Vec::new(),
+                actions_enabled: true,
+                unit: None,
+            },
+        };
+        assert_eq!(alarms, [expected]);
+    }
+
+    #[tokio::test]
+    async fn empty_prefix_is_not_sent() {
+        let http = ReplayHttp::new(&[(200, &describe_page(&[], None))]);
+        let cloud = replay_cloud(&http);
+
+        cloud.describe_alarms("").await.unwrap();
+
+        let requests = http.requests();
+        assert!(!requests[0].contains("AlarmNamePrefix"), "{}", requests[0]);
+    }
+
+    #[tokio::test]
+    async fn cloudwatch_throttling_is_classified() {
+        let http = ReplayHttp::new(&[(400, &error_response("Throttling", "Rate exceeded", ""))]);
+        let cloud = replay_cloud(&http);
+
+        let result = cloud.describe_alarms("orders-").await;
+
+        assert!(
+            matches!(
+                result,
+                Err(CloudError::Throttled {
+                    operation: "cloudwatch:DescribeAlarms",
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn delete_alarms_sends_batches_of_100() {
+        let http = ReplayHttp::new(&[(200, EMPTY_RESPONSE); 3]);
+        let cloud = replay_cloud(&http);
+        let names: Vec<String> = (0..250).map(|index| format!("orders-{index:03}")).collect();
+
+        cloud.delete_alarms(&names).await.unwrap();
+
+        assert_eq!(cloud.api_calls().get("cloudwatch:DeleteAlarms"), 3);
+        let requests = http.requests();
+        let counts: Vec<usize> = requests
+            .iter()
+            .map(|request| request.matches("AlarmNames.member.").count())
+            .collect();
+        assert_eq!(counts, [100, 100, 50]);
+        assert!(
+            requests[2].contains("AlarmNames.member.50=orders-249"),
+            "{}",
+            requests[2]
+        );
+    }
+
+    #[tokio::test]
+    async fn delete_alarms_without_names_sends_nothing() {
+        let http = ReplayHttp::new(&[]);
+        let cloud = replay_cloud(&http);
+
+        cloud.delete_alarms(&[]).await.unwrap();
+
+        assert_eq!(cloud.api_calls().total, 0);
+    }
+
+    #[tokio::test]
+    async fn delete_alarms_ignores_resource_not_found() {
+        let http = ReplayHttp::new(&[(
+            404,
+            &error_response("ResourceNotFound", "1 alarm not found", ""),
+        )]);
+        let cloud = replay_cloud(&http);
+
+        let result = cloud.delete_alarms(&["orders-gone".to_string()]).await;
+
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn missing_dashboard_is_none() {
+        let http = ReplayHttp::new(&[(
+            404,
+            &error_response("ResourceNotFound", "Dashboard does not exist", ""),
+        )]);
+        let cloud = replay_cloud(&http);
+
+        let body = cloud.get_dashboard("orders").await.unwrap();
+
+        assert_eq!(body, None);
+    }
+
+    #[tokio::test]
+    async fn dashboard_validation_messages_reach_error() {
+        let messages = "<dashboardValidationMessages>\
+            <member><DataPath>/widgets/0/type</DataPath><Message>Should be equal to one of the allowed values</Message></member>\
+            <member><Message>The dashboard body is invalid</Message></member>\
+            </dashboardValidationMessages>";
+        let http = ReplayHttp::new(&[(
+            400,
+            &error_response(
+                "InvalidParameterInput",
+                "The input for the dashboard is invalid",
+                messages,
+            ),
+        )]);
+        let cloud = replay_cloud(&http);
+
+        let result = cloud
+            .put_dashboard("orders", r#"{"widgets":[{"type":"nonsense"}]}"#)
+            .await;
+
+        let Err(CloudError::InvalidDashboard {
+            dashboard,
+            messages,
+        }) = result
+        else {
+            panic!("expected InvalidDashboard, got {result:?}");
+        };
+        assert_eq!(dashboard, "orders");
+        assert_eq!(
+            messages,
+            [
+                "/widgets/0/type: Should be equal to one of the allowed values",
+                "The dashboard body is invalid",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_alarm_tags_are_not_found() {
+        let http = ReplayHttp::new(&[(
+            404,
+            &error_response("ResourceNotFoundException", "Unknown", ""),
+        )]);
+        let cloud = replay_cloud(&http);
+        let arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-gone";
+
+        let result = cloud.list_alarm_tags(arn).await;
+
+        assert!(
+            matches!(result, Err(CloudError::AlarmNotFound { ref alarm }) if alarm == arn),
+            "{result:?}"
+        );
+    }
 
     #[tokio::test]
     async fn iam_resolves_global_endpoint_per_partition() {

@@ -10,18 +10,40 @@
 //! URL-encoded. Deleting the default version, or a policy that is attached or has other
 //! versions, fails with DeleteConflict. Tests add roles with [`MemoryCloud::seed_role`].
 //!
+//! It also follows the CloudWatch behaviour sqsform depends on. Alarms are keyed by name, and
+//! PutMetricAlarm replaces an alarm's whole definition but applies tags only when it creates
+//! the alarm. DescribeAlarms returns pages of 100 alarms, one counted call per page.
+//! DeleteAlarms ignores names of alarms that do not exist. PutDashboard checks that the body
+//! is a JSON object with a `widgets` array.
+//!
 //! Failures can be injected per operation. It never replaces the emulator in integration tests.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 
 use super::{
-    ApiCalls, Attributes, CallCounter, Cloud, CloudError, ManagedPolicy, PolicyVersion, Tags,
-    queue_name_from_url,
+    ApiCalls, Attributes, CallCounter, Cloud, CloudError, LiveAlarm, ManagedPolicy, MetricAlarm,
+    PolicyVersion, Tags, queue_name_from_url,
 };
 use crate::model::defaults;
 
 const ENDPOINT: &str = "https://sqs.memory.invalid";
+/// The region in the ARNs the fake returns.
+const REGION: &str = "us-east-1";
+/// The page size of DescribeAlarms (its largest MaxRecords).
+const ALARM_PAGE_SIZE: usize = 100;
+/// The maximum number of alarm names in one DeleteAlarms request.
+const DELETE_ALARMS_BATCH: usize = 100;
+/// The maximum number of tags of one CloudWatch alarm.
+const MAX_ALARM_TAGS: usize = 50;
+/// The maximum length of an alarm or dashboard name.
+const MAX_CLOUDWATCH_NAME_LENGTH: usize = 255;
+/// The maximum number of widgets of one dashboard.
+const MAX_DASHBOARD_WIDGETS: usize = 500;
+/// The maximum total evaluation time of an alarm, `period × evaluation periods`: seven days.
+const MAX_EVALUATION_SECONDS: i64 = 604_800;
+/// The maximum total evaluation time of an alarm whose period is under one hour: one day.
+const MAX_SHORT_PERIOD_EVALUATION_SECONDS: i64 = 86_400;
 /// The number of versions IAM keeps of one managed policy.
 const MAX_POLICY_VERSIONS: usize = 5;
 /// The maximum size of a managed policy document, in characters other than whitespace.
@@ -73,6 +95,21 @@ struct IamState {
     versions_created: i64,
 }
 
+#[derive(Clone, Debug)]
+struct StoredAlarm {
+    definition: MetricAlarm,
+    tags: Tags,
+}
+
+/// The CloudWatch part of the fake's state.
+#[derive(Debug, Default)]
+struct CloudWatchState {
+    /// Metric alarms by name.
+    alarms: BTreeMap<String, StoredAlarm>,
+    /// Dashboard bodies by name, as PutDashboard received them.
+    dashboards: BTreeMap<String, String>,
+}
+
 #[derive(Clone, Debug, Default)]
 struct StoredQueue {
     attributes: Attributes,
@@ -85,6 +122,7 @@ pub struct MemoryCloud {
     account_id: String,
     queues: Mutex<BTreeMap<String, StoredQueue>>,
     iam: Mutex<IamState>,
+    cloudwatch: Mutex<CloudWatchState>,
     failures: Mutex<BTreeMap<&'static str, VecDeque<InjectedFailure>>>,
     calls: CallCounter,
 }
@@ -96,6 +134,7 @@ impl MemoryCloud {
             account_id: account_id.to_string(),
             queues: Mutex::new(BTreeMap::new()),
             iam: Mutex::new(IamState::default()),
+            cloudwatch: Mutex::new(CloudWatchState::default()),
             failures: Mutex::new(BTreeMap::new()),
             calls: CallCounter::default(),
         }
@@ -159,6 +198,33 @@ impl MemoryCloud {
             .map(|policy| policy.tags.clone())
     }
 
+    /// Returns the ARN the fake gives an alarm.
+    pub fn alarm_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:cloudwatch:{REGION}:{}:alarm:{name}",
+            self.account_id
+        )
+    }
+
+    /// Adds or replaces an alarm with its tags out of band, without counting a call.
+    pub fn seed_alarm(&self, alarm: &MetricAlarm, tags: &Tags) {
+        let stored = StoredAlarm {
+            definition: alarm.clone(),
+            tags: tags.clone(),
+        };
+        self.lock_cloudwatch()
+            .alarms
+            .insert(alarm.name.clone(), stored);
+    }
+
+    /// Returns the stored definition of an alarm, for assertions.
+    pub fn stored_alarm(&self, name: &str) -> Option<MetricAlarm> {
+        self.lock_cloudwatch()
+            .alarms
+            .get(name)
+            .map(|alarm| alarm.definition.clone())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, StoredQueue>> {
         self.queues
             .lock()
@@ -169,6 +235,20 @@ impl MemoryCloud {
         self.iam
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_cloudwatch(&self) -> std::sync::MutexGuard<'_, CloudWatchState> {
+        self.cloudwatch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Returns the name of the alarm an ARN of this account and region names, if it names one.
+    fn alarm_name_of_arn<'a>(&self, alarm_arn: &'a str) -> Option<&'a str> {
+        let prefix = self.alarm_arn("");
+        alarm_arn
+            .strip_prefix(prefix.as_str())
+            .filter(|name| !name.is_empty())
     }
 
     /// Counts an SQS call and returns the injected failure for it, if any.
@@ -183,6 +263,37 @@ impl MemoryCloud {
         let bare_operation = operation.strip_prefix("iam:").unwrap_or(operation);
         self.begin_call("iam", bare_operation)
             .map_err(|failure| Self::fail(operation, failure, name))
+    }
+
+    /// Counts a CloudWatch call, `operation` being `cloudwatch:<Operation>`, and returns the
+    /// injected failure for it as a [`CloudError`], if any. `name` is the alarm or dashboard
+    /// that an injected error names.
+    fn begin_cloudwatch(&self, operation: &'static str, name: &str) -> Result<(), CloudError> {
+        let bare_operation = operation.strip_prefix("cloudwatch:").unwrap_or(operation);
+        self.begin_call("cloudwatch", bare_operation)
+            .map_err(|failure| Self::fail(operation, failure, name))
+    }
+
+    /// Handles one DeleteAlarms request, which accepts at most 100 names.
+    fn delete_alarm_batch(&self, names: &[String]) -> Result<(), CloudError> {
+        const OPERATION: &str = "cloudwatch:DeleteAlarms";
+        self.begin_cloudwatch(OPERATION, names.first().map_or("", String::as_str))?;
+
+        if names.len() > DELETE_ALARMS_BATCH {
+            return Err(cloudwatch_error(
+                OPERATION,
+                "ValidationError",
+                format!(
+                    "{} alarm names given, but DeleteAlarms accepts at most {DELETE_ALARMS_BATCH}",
+                    names.len()
+                ),
+            ));
+        }
+        let mut state = self.lock_cloudwatch();
+        for name in names {
+            state.alarms.remove(name);
+        }
+        Ok(())
     }
 
     fn begin_call(&self, service: &str, operation: &'static str) -> Result<(), InjectedFailure> {
@@ -222,7 +333,7 @@ impl MemoryCloud {
     }
 
     fn arn_of(&self, name: &str) -> String {
-        format!("arn:aws:sqs:us-east-1:{}:{name}", self.account_id)
+        format!("arn:aws:sqs:{REGION}:{}:{name}", self.account_id)
     }
 
     fn with_queue<T>(
@@ -314,6 +425,138 @@ fn reported_attributes(stored: &Attributes, arn: String) -> Attributes {
     }
     reported.extend(stored.clone());
     reported
+}
+
+/// Returns a CloudWatch service error with its error code, which the SDK boundary reports as
+/// [`CloudError::Api`].
+fn cloudwatch_error(operation: &'static str, code: &str, message: String) -> CloudError {
+    CloudError::Api {
+        operation,
+        source: format!("{code}: {message}").into(),
+    }
+}
+
+/// Checks an alarm against the parameter rules of CloudWatch's PutMetricAlarm reference. The
+/// name has 1 to 255 characters and no ASCII control characters. The alarm has either a
+/// statistic or an extended statistic, a period of 10, 20, 30 or a multiple of 60 seconds, and
+/// at least one evaluation period. Its total evaluation time is within the limits, its
+/// TreatMissingData value is known, and it has at most 50 tags.
+///
+/// NOTE: the reference names the limits but not the error code of each failed check, so the
+/// codes here are a best guess; callers should match on the variant, not the code.
+fn validate_alarm(alarm: &MetricAlarm, tags: &Tags) -> Result<(), CloudError> {
+    const OPERATION: &str = "cloudwatch:PutMetricAlarm";
+    let invalid = |message: String| cloudwatch_error(OPERATION, "InvalidParameterValue", message);
+
+    validate_alarm_name(OPERATION, &alarm.name)?;
+    if alarm.statistic.is_some() == alarm.extended_statistic.is_some() {
+        return Err(cloudwatch_error(
+            OPERATION,
+            "InvalidParameterCombination",
+            format!(
+                "alarm {} must have either a Statistic or an ExtendedStatistic, but not both",
+                alarm.name
+            ),
+        ));
+    }
+    let period = alarm.period_seconds;
+    if !(matches!(period, 10 | 20 | 30) || (period > 0 && period % 60 == 0)) {
+        return Err(invalid(format!(
+            "invalid Period {period} of alarm {}: expected 10, 20, 30 or a multiple of 60 seconds",
+            alarm.name
+        )));
+    }
+    if alarm.evaluation_periods < 1 {
+        return Err(invalid(format!(
+            "invalid EvaluationPeriods {} of alarm {}: expected at least 1",
+            alarm.evaluation_periods, alarm.name
+        )));
+    }
+    let total_seconds = i64::from(period) * i64::from(alarm.evaluation_periods);
+    let max_seconds = if period < 3_600 {
+        MAX_SHORT_PERIOD_EVALUATION_SECONDS
+    } else {
+        MAX_EVALUATION_SECONDS
+    };
+    if total_seconds > max_seconds {
+        return Err(invalid(format!(
+            "alarm {} evaluates {total_seconds} seconds (Period × EvaluationPeriods), more than the maximum of {max_seconds} for a period of {period} seconds",
+            alarm.name
+        )));
+    }
+    let treat_missing_data = alarm.treat_missing_data.as_deref();
+    if treat_missing_data
+        .is_some_and(|value| !matches!(value, "breaching" | "notBreaching" | "ignore" | "missing"))
+    {
+        return Err(invalid(format!(
+            "invalid TreatMissingData {treat_missing_data:?} of alarm {}: expected breaching, notBreaching, ignore or missing",
+            alarm.name
+        )));
+    }
+    if tags.len() > MAX_ALARM_TAGS {
+        return Err(too_many_tags(OPERATION, &alarm.name, tags.len()));
+    }
+    Ok(())
+}
+
+/// Checks an alarm name: 1 to 255 characters, no ASCII control characters.
+fn validate_alarm_name(operation: &'static str, name: &str) -> Result<(), CloudError> {
+    let length = name.chars().count();
+    if length == 0
+        || length > MAX_CLOUDWATCH_NAME_LENGTH
+        || name.chars().any(|character| character.is_ascii_control())
+    {
+        return Err(cloudwatch_error(
+            operation,
+            "ValidationError",
+            format!(
+                "invalid alarm name {name:?}: expected 1 to {MAX_CLOUDWATCH_NAME_LENGTH} characters without ASCII control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn too_many_tags(operation: &'static str, alarm: &str, count: usize) -> CloudError {
+    cloudwatch_error(
+        operation,
+        "LimitExceededException",
+        format!("alarm {alarm} would have {count} tags, more than the maximum of {MAX_ALARM_TAGS}"),
+    )
+}
+
+/// Checks a dashboard as PutDashboard does for the parts sqsform can get wrong. The name has 1
+/// to 255 letters, digits, `-` and `_`. The body is a JSON object with a `widgets` array of at
+/// most 500 widgets. Returns the validation messages, empty when the dashboard is valid.
+fn dashboard_problems(name: &str, body: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let name_valid = !name.is_empty()
+        && name.len() <= MAX_CLOUDWATCH_NAME_LENGTH
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'));
+    if !name_valid {
+        problems.push(format!(
+            "DashboardName: {name:?} is invalid: expected 1 to {MAX_CLOUDWATCH_NAME_LENGTH} characters from A-Z, a-z, 0-9, - and _"
+        ));
+    }
+
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Err(error) => problems.push(format!("DashboardBody: invalid JSON: {error}")),
+        Ok(serde_json::Value::Object(object)) => match object.get("widgets") {
+            Some(serde_json::Value::Array(widgets)) if widgets.len() > MAX_DASHBOARD_WIDGETS => {
+                problems.push(format!(
+                    "/widgets: {} widgets, more than the maximum of {MAX_DASHBOARD_WIDGETS}",
+                    widgets.len()
+                ));
+            }
+            Some(serde_json::Value::Array(_)) => {}
+            Some(_) => problems.push("/widgets: should be an array".to_string()),
+            None => problems.push("/widgets: should be present, even if empty".to_string()),
+        },
+        Ok(_) => problems.push("DashboardBody: should be a JSON object".to_string()),
+    }
+    problems
 }
 
 impl IamState {
@@ -793,6 +1036,129 @@ impl Cloud for MemoryCloud {
         Ok(())
     }
 
+    async fn describe_alarms(&self, name_prefix: &str) -> Result<Vec<LiveAlarm>, CloudError> {
+        let matching: Vec<LiveAlarm> = self
+            .lock_cloudwatch()
+            .alarms
+            .values()
+            .filter(|alarm| alarm.definition.name.starts_with(name_prefix))
+            .map(|alarm| LiveAlarm {
+                arn: self.alarm_arn(&alarm.definition.name),
+                alarm: alarm.definition.clone(),
+            })
+            .collect();
+
+        // One request per page, and one for an empty result.
+        let pages = matching.len().div_ceil(ALARM_PAGE_SIZE).max(1);
+        for _ in 0..pages {
+            self.begin_cloudwatch("cloudwatch:DescribeAlarms", name_prefix)?;
+        }
+        Ok(matching)
+    }
+
+    async fn list_alarm_tags(&self, alarm_arn: &str) -> Result<Tags, CloudError> {
+        self.begin_cloudwatch("cloudwatch:ListTagsForResource", alarm_arn)?;
+
+        let state = self.lock_cloudwatch();
+        self.alarm_name_of_arn(alarm_arn)
+            .and_then(|name| state.alarms.get(name))
+            .map(|alarm| alarm.tags.clone())
+            .ok_or_else(|| CloudError::AlarmNotFound {
+                alarm: alarm_arn.to_string(),
+            })
+    }
+
+    async fn put_metric_alarm(&self, alarm: &MetricAlarm, tags: &Tags) -> Result<(), CloudError> {
+        self.begin_cloudwatch("cloudwatch:PutMetricAlarm", &alarm.name)?;
+
+        validate_alarm(alarm, tags)?;
+        let mut state = self.lock_cloudwatch();
+        match state.alarms.get_mut(&alarm.name) {
+            // CloudWatch ignores the tags of a PutMetricAlarm that updates an alarm.
+            Some(existing) => existing.definition = alarm.clone(),
+            None => {
+                let stored = StoredAlarm {
+                    definition: alarm.clone(),
+                    tags: tags.clone(),
+                };
+                state.alarms.insert(alarm.name.clone(), stored);
+            }
+        }
+        Ok(())
+    }
+
+    async fn tag_alarm(&self, alarm_arn: &str, tags: &Tags) -> Result<(), CloudError> {
+        const OPERATION: &str = "cloudwatch:TagResource";
+        if tags.is_empty() {
+            return Ok(());
+        }
+        self.begin_cloudwatch(OPERATION, alarm_arn)?;
+
+        let mut state = self.lock_cloudwatch();
+        let not_found = || CloudError::AlarmNotFound {
+            alarm: alarm_arn.to_string(),
+        };
+        let name = self.alarm_name_of_arn(alarm_arn).ok_or_else(not_found)?;
+        let alarm = state.alarms.get_mut(name).ok_or_else(not_found)?;
+        let mut merged = alarm.tags.clone();
+        merged.extend(tags.clone());
+        if merged.len() > MAX_ALARM_TAGS {
+            return Err(too_many_tags(OPERATION, name, merged.len()));
+        }
+        alarm.tags = merged;
+        Ok(())
+    }
+
+    async fn untag_alarm(&self, alarm_arn: &str, keys: &[String]) -> Result<(), CloudError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.begin_cloudwatch("cloudwatch:UntagResource", alarm_arn)?;
+
+        let mut state = self.lock_cloudwatch();
+        let not_found = || CloudError::AlarmNotFound {
+            alarm: alarm_arn.to_string(),
+        };
+        let name = self.alarm_name_of_arn(alarm_arn).ok_or_else(not_found)?;
+        let alarm = state.alarms.get_mut(name).ok_or_else(not_found)?;
+        alarm.tags.retain(|key, _| !keys.contains(key));
+        Ok(())
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> Result<(), CloudError> {
+        for batch in names.chunks(DELETE_ALARMS_BATCH) {
+            self.delete_alarm_batch(batch)?;
+        }
+        Ok(())
+    }
+
+    async fn get_dashboard(&self, name: &str) -> Result<Option<String>, CloudError> {
+        self.begin_cloudwatch("cloudwatch:GetDashboard", name)?;
+        Ok(self.lock_cloudwatch().dashboards.get(name).cloned())
+    }
+
+    async fn put_dashboard(&self, name: &str, body: &str) -> Result<(), CloudError> {
+        self.begin_cloudwatch("cloudwatch:PutDashboard", name)?;
+
+        let problems = dashboard_problems(name, body);
+        if !problems.is_empty() {
+            return Err(CloudError::InvalidDashboard {
+                dashboard: name.to_string(),
+                messages: problems,
+            });
+        }
+        self.lock_cloudwatch()
+            .dashboards
+            .insert(name.to_string(), body.to_string());
+        Ok(())
+    }
+
+    async fn delete_dashboard(&self, name: &str) -> Result<(), CloudError> {
+        self.begin_cloudwatch("cloudwatch:DeleteDashboards", name)?;
+        self.lock_cloudwatch().dashboards.remove(name);
+        Ok(())
+    }
+
     fn api_calls(&self) -> ApiCalls {
         self.calls.snapshot()
     }
@@ -1186,6 +1552,395 @@ mod tests {
         assert_eq!(calls.get("iam:GetPolicyVersion"), 1);
         assert_eq!(calls.get("iam:ListEntitiesForPolicy"), 1);
         assert_eq!(before.get("iam:CreatePolicy"), 1);
+    }
+
+    /// Returns an alarm on the age of the oldest message of a queue called `name`.
+    fn age_alarm(name: &str) -> MetricAlarm {
+        MetricAlarm {
+            name: name.to_string(),
+            description: Some("Oldest message is older than five minutes".to_string()),
+            namespace: "AWS/SQS".to_string(),
+            metric_name: "ApproximateAgeOfOldestMessage".to_string(),
+            dimensions: BTreeMap::from([("QueueName".to_string(), name.to_string())]),
+            statistic: Some("Maximum".to_string()),
+            extended_statistic: None,
+            period_seconds: 60,
+            evaluation_periods: 5,
+            datapoints_to_alarm: Some(3),
+            threshold: 300.0,
+            comparison_operator: "GreaterThanThreshold".to_string(),
+            treat_missing_data: Some("notBreaching".to_string()),
+            alarm_actions: vec!["arn:aws:sns:us-east-1:123456789012:oncall".to_string()],
+            ok_actions: vec!["arn:aws:sns:us-east-1:123456789012:oncall".to_string()],
+            insufficient_data_actions: Vec::new(),
+            actions_enabled: true,
+            unit: Some("Seconds".to_string()),
+        }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn describe_alarms_pages_by_100() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        for index in 0..250 {
+            cloud.seed_alarm(&age_alarm(&format!("orders-{index:03}")), &Tags::new());
+        }
+        cloud.seed_alarm(&age_alarm("payments-age"), &Tags::new());
+
+        let alarms = cloud.describe_alarms("orders-").await.unwrap();
+
+        assert_eq!(alarms.len(), 250);
+        assert_eq!(cloud.api_calls().get("cloudwatch:DescribeAlarms"), 3);
+        assert!(
+            alarms
+                .iter()
+                .all(|live| live.alarm.name.starts_with("orders-"))
+        );
+    }
+
+    #[tokio::test]
+    async fn describe_alarms_counts_empty_page() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+
+        let alarms = cloud.describe_alarms("orders-").await.unwrap();
+
+        assert_eq!(alarms, []);
+        assert_eq!(cloud.api_calls().get("cloudwatch:DescribeAlarms"), 1);
+    }
+
+    #[tokio::test]
+    async fn describe_alarms_returns_arn() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        cloud
+            .put_metric_alarm(&age_alarm("orders-age"), &Tags::new())
+            .await
+            .unwrap();
+
+        let alarms = cloud.describe_alarms("").await.unwrap();
+
+        assert_eq!(
+            alarms,
+            [LiveAlarm {
+                arn: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-age".to_string(),
+                alarm: age_alarm("orders-age"),
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn put_metric_alarm_replaces_definition() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        cloud
+            .put_metric_alarm(&age_alarm("orders-age"), &Tags::new())
+            .await
+            .unwrap();
+        let replacement = MetricAlarm {
+            description: None,
+            dimensions: BTreeMap::new(),
+            statistic: None,
+            extended_statistic: Some("p99".to_string()),
+            datapoints_to_alarm: None,
+            treat_missing_data: None,
+            alarm_actions: Vec::new(),
+            ok_actions: Vec::new(),
+            unit: None,
+            ..age_alarm("orders-age")
+        };
+
+        cloud
+            .put_metric_alarm(&replacement, &Tags::new())
+            .await
+            .unwrap();
+
+        assert_eq!(cloud.stored_alarm("orders-age"), Some(replacement));
+    }
+
+    #[tokio::test]
+    async fn tags_apply_on_create_only() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let alarm = age_alarm("orders-age");
+        let arn = cloud.alarm_arn("orders-age");
+        cloud
+            .put_metric_alarm(&alarm, &tags(&[("team", "orders")]))
+            .await
+            .unwrap();
+
+        cloud
+            .put_metric_alarm(&alarm, &tags(&[("team", "payments"), ("tier", "gold")]))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            cloud.list_alarm_tags(&arn).await.unwrap(),
+            tags(&[("team", "orders")])
+        );
+    }
+
+    #[tokio::test]
+    async fn tag_and_untag_alarm() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud.alarm_arn("orders-age");
+        cloud
+            .put_metric_alarm(&age_alarm("orders-age"), &tags(&[("team", "orders")]))
+            .await
+            .unwrap();
+
+        cloud
+            .tag_alarm(&arn, &tags(&[("team", "payments"), ("tier", "gold")]))
+            .await
+            .unwrap();
+        cloud
+            .untag_alarm(&arn, &["tier".to_string()])
+            .await
+            .unwrap();
+
+        assert_eq!(
+            cloud.list_alarm_tags(&arn).await.unwrap(),
+            tags(&[("team", "payments")])
+        );
+    }
+
+    #[tokio::test]
+    async fn empty_tag_changes_send_nothing() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud.alarm_arn("orders-age");
+
+        cloud.tag_alarm(&arn, &Tags::new()).await.unwrap();
+        cloud.untag_alarm(&arn, &[]).await.unwrap();
+
+        assert_eq!(cloud.api_calls().total, 0);
+    }
+
+    #[tokio::test]
+    async fn missing_alarm_tags_are_not_found() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud.alarm_arn("orders-age");
+
+        let listed = cloud.list_alarm_tags(&arn).await;
+        let tagged = cloud.tag_alarm(&arn, &tags(&[("team", "orders")])).await;
+        let untagged = cloud.untag_alarm(&arn, &["team".to_string()]).await;
+
+        for result in [listed.map(|_| ()), tagged, untagged] {
+            assert!(
+                matches!(result, Err(CloudError::AlarmNotFound { ref alarm }) if *alarm == arn),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn alarm_tag_limit_is_50() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud.alarm_arn("orders-age");
+        let fifty: Tags = (0..50)
+            .map(|index| (format!("key-{index}"), "value".to_string()))
+            .collect();
+        cloud
+            .put_metric_alarm(&age_alarm("orders-age"), &fifty)
+            .await
+            .unwrap();
+
+        let result = cloud.tag_alarm(&arn, &tags(&[("one-more", "value")])).await;
+
+        assert!(matches!(result, Err(CloudError::Api { .. })), "{result:?}");
+        assert_eq!(cloud.list_alarm_tags(&arn).await.unwrap(), fifty);
+    }
+
+    #[tokio::test]
+    async fn delete_alarms_ignores_missing_names() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        cloud.seed_alarm(&age_alarm("orders-age"), &Tags::new());
+        cloud.seed_alarm(&age_alarm("payments-age"), &Tags::new());
+
+        cloud
+            .delete_alarms(&["orders-age".to_string(), "never-created".to_string()])
+            .await
+            .unwrap();
+
+        assert_eq!(cloud.stored_alarm("orders-age"), None);
+        assert!(cloud.stored_alarm("payments-age").is_some());
+    }
+
+    #[tokio::test]
+    async fn delete_alarms_sends_batches_of_100() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let names: Vec<String> = (0..250).map(|index| format!("orders-{index:03}")).collect();
+        for name in &names {
+            cloud.seed_alarm(&age_alarm(name), &Tags::new());
+        }
+
+        cloud.delete_alarms(&names).await.unwrap();
+
+        assert_eq!(cloud.api_calls().get("cloudwatch:DeleteAlarms"), 3);
+        assert_eq!(cloud.describe_alarms("").await.unwrap(), []);
+    }
+
+    #[test]
+    fn delete_request_over_100_names_fails() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let names: Vec<String> = (0..101).map(|index| format!("orders-{index:03}")).collect();
+        for name in &names {
+            cloud.seed_alarm(&age_alarm(name), &Tags::new());
+        }
+
+        let result = cloud.delete_alarm_batch(&names);
+
+        assert!(matches!(result, Err(CloudError::Api { .. })), "{result:?}");
+        assert!(cloud.stored_alarm("orders-000").is_some());
+    }
+
+    #[tokio::test]
+    async fn invalid_alarms_are_rejected() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let cases = [
+            (
+                "statistic and extended statistic",
+                MetricAlarm {
+                    extended_statistic: Some("p99".to_string()),
+                    ..age_alarm("orders-age")
+                },
+            ),
+            (
+                "no statistic",
+                MetricAlarm {
+                    statistic: None,
+                    ..age_alarm("orders-age")
+                },
+            ),
+            (
+                "period of 45 seconds",
+                MetricAlarm {
+                    period_seconds: 45,
+                    ..age_alarm("orders-age")
+                },
+            ),
+            (
+                "no evaluation periods",
+                MetricAlarm {
+                    evaluation_periods: 0,
+                    ..age_alarm("orders-age")
+                },
+            ),
+            (
+                "over one day at a period under one hour",
+                MetricAlarm {
+                    period_seconds: 60,
+                    evaluation_periods: 1_441,
+                    ..age_alarm("orders-age")
+                },
+            ),
+            (
+                "unknown TreatMissingData",
+                MetricAlarm {
+                    treat_missing_data: Some("zero".to_string()),
+                    ..age_alarm("orders-age")
+                },
+            ),
+            ("empty name", age_alarm("")),
+        ];
+        for (case, alarm) in cases {
+            let result = cloud.put_metric_alarm(&alarm, &Tags::new()).await;
+            assert!(
+                matches!(result, Err(CloudError::Api { .. })),
+                "{case}: {result:?}"
+            );
+        }
+        assert_eq!(cloud.describe_alarms("").await.unwrap(), []);
+    }
+
+    #[tokio::test]
+    async fn week_long_evaluation_at_hourly_period_is_valid() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let alarm = MetricAlarm {
+            period_seconds: 3_600,
+            evaluation_periods: 168,
+            ..age_alarm("orders-age")
+        };
+
+        let result = cloud.put_metric_alarm(&alarm, &Tags::new()).await;
+
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn injected_throttling_names_cloudwatch_operation() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        for index in 0..150 {
+            cloud.seed_alarm(&age_alarm(&format!("orders-{index:03}")), &Tags::new());
+        }
+        cloud.inject("DescribeAlarms", InjectedFailure::Throttled, 1);
+
+        let first = cloud.describe_alarms("orders-").await;
+        let second = cloud.describe_alarms("orders-").await;
+
+        assert!(
+            matches!(
+                first,
+                Err(CloudError::Throttled {
+                    operation: "cloudwatch:DescribeAlarms",
+                    ..
+                })
+            ),
+            "{first:?}"
+        );
+        assert_eq!(second.unwrap().len(), 150);
+    }
+
+    #[tokio::test]
+    async fn dashboard_round_trip() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let body = r#"{"widgets":[{"type":"text","x":0,"y":0,"width":6,"height":3,"properties":{"markdown":"Managed by sqsform"}}]}"#;
+
+        let before = cloud.get_dashboard("sqsform-prod").await.unwrap();
+        cloud.put_dashboard("sqsform-prod", body).await.unwrap();
+        let stored = cloud.get_dashboard("sqsform-prod").await.unwrap();
+        cloud.delete_dashboard("sqsform-prod").await.unwrap();
+        let after = cloud.get_dashboard("sqsform-prod").await.unwrap();
+
+        assert_eq!(before, None);
+        assert_eq!(stored.as_deref(), Some(body));
+        assert_eq!(after, None);
+    }
+
+    #[tokio::test]
+    async fn deleting_missing_dashboard_succeeds() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+
+        let result = cloud.delete_dashboard("sqsform-prod").await;
+
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(cloud.api_calls().get("cloudwatch:DeleteDashboards"), 1);
+    }
+
+    #[tokio::test]
+    async fn invalid_dashboards_are_rejected() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let cases = [
+            ("sqsform-prod", "not json"),
+            ("sqsform-prod", "[]"),
+            ("sqsform-prod", "{}"),
+            ("sqsform-prod", r#"{"widgets":{}}"#),
+            ("sqsform prod", r#"{"widgets":[]}"#),
+        ];
+        for (name, body) in cases {
+            let result = cloud.put_dashboard(name, body).await;
+            let Err(CloudError::InvalidDashboard {
+                dashboard,
+                messages,
+            }) = result
+            else {
+                panic!("{name} {body}: expected InvalidDashboard, got {result:?}");
+            };
+            assert_eq!(dashboard, name);
+            assert_eq!(messages.len(), 1, "{name} {body}: {messages:?}");
+        }
+        assert_eq!(cloud.get_dashboard("sqsform-prod").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -63,6 +63,16 @@ pub enum CloudError {
     /// An IAM quota was reached, such as five versions of one policy.
     #[error("IAM limit reached for {policy}: {message}")]
     IamLimitExceeded { policy: String, message: String },
+    /// A CloudWatch alarm named by its ARN does not exist: it was deleted, or never created.
+    #[error("CloudWatch alarm {alarm} does not exist")]
+    AlarmNotFound { alarm: String },
+    /// PutDashboard rejected a dashboard's name or body. `messages` are CloudWatch's
+    /// validation messages, each prefixed with the JSON path it names when there is one.
+    #[error("CloudWatch rejected dashboard {dashboard}: {}", messages.join("; "))]
+    InvalidDashboard {
+        dashboard: String,
+        messages: Vec<String>,
+    },
 }
 
 /// The AWS calls sqsform makes.
@@ -189,8 +199,100 @@ pub trait Cloud: Send + Sync {
         policy_arn: &str,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
 
+    /// Returns the metric alarms whose names start with `name_prefix`, every alarm when it is
+    /// empty, following pagination (DescribeAlarms with `AlarmTypes=[MetricAlarm]`, 100 per
+    /// page). Composite alarms are left out.
+    fn describe_alarms(
+        &self,
+        name_prefix: &str,
+    ) -> impl Future<Output = Result<Vec<LiveAlarm>, CloudError>> + Send;
+
+    /// Returns the tags of an alarm (ListTagsForResource).
+    ///
+    /// Errors with [`CloudError::AlarmNotFound`] when no alarm has this ARN.
+    fn list_alarm_tags(
+        &self,
+        alarm_arn: &str,
+    ) -> impl Future<Output = Result<Tags, CloudError>> + Send;
+
+    /// Creates an alarm, or replaces the whole definition of the alarm with the same name
+    /// (PutMetricAlarm).
+    ///
+    /// CloudWatch applies `tags` only when it creates the alarm and ignores them on a
+    /// replacement, so an existing alarm's tags change only through [`Cloud::tag_alarm`] and
+    /// [`Cloud::untag_alarm`].
+    fn put_metric_alarm(
+        &self,
+        alarm: &MetricAlarm,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Adds or overwrites tags of an alarm (TagResource). Sends no request when `tags` is
+    /// empty.
+    ///
+    /// Errors with [`CloudError::AlarmNotFound`] when no alarm has this ARN.
+    fn tag_alarm(
+        &self,
+        alarm_arn: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Removes tags of an alarm by key (UntagResource). Sends no request when `keys` is empty.
+    ///
+    /// Errors with [`CloudError::AlarmNotFound`] when no alarm has this ARN.
+    fn untag_alarm(
+        &self,
+        alarm_arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Deletes alarms by name with DeleteAlarms, one request per 100 names, in order. Names
+    /// of alarms that do not exist are ignored, as CloudWatch ignores them. Sends no request
+    /// when `names` is empty.
+    ///
+    /// Errors on the first failed request, after the earlier ones have deleted their alarms.
+    fn delete_alarms(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Returns the body of a dashboard, or `None` when no dashboard has this name
+    /// (GetDashboard).
+    fn get_dashboard(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, CloudError>> + Send;
+
+    /// Creates a dashboard or replaces its body (PutDashboard).
+    ///
+    /// Errors with [`CloudError::InvalidDashboard`] and CloudWatch's validation messages when
+    /// CloudWatch rejects the body.
+    fn put_dashboard(
+        &self,
+        name: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Deletes a dashboard (DeleteDashboards with one name). A dashboard that does not exist
+    /// is not an error.
+    fn delete_dashboard(&self, name: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+
     /// Returns the requests sent so far, by operation.
     fn api_calls(&self) -> ApiCalls;
+}
+
+pub use crate::model::MetricAlarm;
+
+/// A metric alarm as it exists in CloudWatch: its definition and ARN. The alarm state is not
+/// read.
+///
+/// An alarm that sqsform cannot describe, such as one on a metric math expression, reads with
+/// empty strings and zeros for the fields it lacks, so it differs from every definition
+/// sqsform writes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveAlarm {
+    pub arn: String,
+    pub alarm: MetricAlarm,
 }
 
 /// A customer-managed IAM policy as ListPolicies returns it.

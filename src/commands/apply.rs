@@ -108,15 +108,28 @@ fn pending_monitoring_and_policies(plan: &crate::plan::Plan) -> Vec<String> {
         .filter(|change| change.action != Action::NoOp)
         .map(|change| format!("IAM policy {} ({:?})", change.name, change.action))
         .collect();
-    pending.extend(plan.alarms.iter().filter(|change| change.action != Action::NoOp).map(|change| {
-        let fields: Vec<&str> = change.fields.iter().map(|field| field.name.as_str()).collect();
-        if fields.is_empty() {
-            format!("alarm {} ({:?})", change.name, change.action)
-        } else {
-            format!("alarm {}: {}", change.name, fields.join(", "))
-        }
-    }));
-    if let Some(change) = plan.dashboard.as_ref().filter(|change| change.action != Action::NoOp) {
+    pending.extend(
+        plan.alarms
+            .iter()
+            .filter(|change| change.action != Action::NoOp)
+            .map(|change| {
+                let fields: Vec<&str> = change
+                    .fields
+                    .iter()
+                    .map(|field| field.name.as_str())
+                    .collect();
+                if fields.is_empty() {
+                    format!("alarm {} ({:?})", change.name, change.action)
+                } else {
+                    format!("alarm {}: {}", change.name, fields.join(", "))
+                }
+            }),
+    );
+    if let Some(change) = plan
+        .dashboard
+        .as_ref()
+        .filter(|change| change.action != Action::NoOp)
+    {
         pending.push(format!("dashboard {} ({:?})", change.name, change.action));
     }
     pending

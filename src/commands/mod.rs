@@ -83,7 +83,7 @@ pub enum CommandError {
         second: String,
     },
     /// IAM roles named in the environment file do not exist.
-    #[error("IAM role(s) {} named in environments/{environment}.yaml do not exist in account {account_id}; create them or fix the role names under services:", .roles.join(", "))]
+    #[error("IAM role(s) {} named in environments/{environment}.yaml do not exist in account {account_id}; create them, or fix the role names under services: or operators_role", .roles.join(", "))]
     MissingRoles {
         environment: String,
         account_id: String,
@@ -207,21 +207,33 @@ pub async fn build_plan<C: Cloud>(
 
     plan.set_policies(policy_changes);
     let (alarm_changes, unmanaged_alarms) = crate::plan::alarms::diff_alarms(desired, &alarms?);
-    let dashboard_change = crate::plan::alarms::diff_dashboard(desired, &dashboard_name, dashboard?.as_deref());
+    let dashboard_change =
+        crate::plan::alarms::diff_dashboard(desired, &dashboard_name, dashboard?.as_deref());
     plan.set_monitoring(alarm_changes, unmanaged_alarms, dashboard_change);
     Ok(plan)
 }
 
 /// Reads the alarms whose names start with `prefix`, in pages of 100, and the tags of each.
-async fn read_alarms<C: Cloud>(cloud: &C, prefix: &str, parallelism: usize) -> Result<Vec<ObservedAlarm>, CloudError> {
+async fn read_alarms<C: Cloud>(
+    cloud: &C,
+    prefix: &str,
+    parallelism: usize,
+) -> Result<Vec<ObservedAlarm>, CloudError> {
     use futures::stream::{self, StreamExt, TryStreamExt};
 
     let live = cloud.describe_alarms(prefix).await?;
     let reads = live.into_iter().map(|live| async move {
         let tags = cloud.list_alarm_tags(&live.arn).await?;
-        Ok::<ObservedAlarm, CloudError>(ObservedAlarm { arn: live.arn, alarm: live.alarm, tags })
+        Ok::<ObservedAlarm, CloudError>(ObservedAlarm {
+            arn: live.arn,
+            alarm: live.alarm,
+            tags,
+        })
     });
-    let mut observed: Vec<ObservedAlarm> = stream::iter(reads).buffer_unordered(parallelism.max(1)).try_collect().await?;
+    let mut observed: Vec<ObservedAlarm> = stream::iter(reads)
+        .buffer_unordered(parallelism.max(1))
+        .try_collect()
+        .await?;
     observed.sort_by(|left, right| left.alarm.name.cmp(&right.alarm.name));
     Ok(observed)
 }

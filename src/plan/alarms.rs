@@ -73,21 +73,42 @@ fn fields(alarm: &MetricAlarm) -> BTreeMap<&'static str, String> {
         .collect::<Vec<_>>()
         .join(", ");
     BTreeMap::from([
-        ("AlarmDescription", alarm.description.clone().unwrap_or_default()),
+        (
+            "AlarmDescription",
+            alarm.description.clone().unwrap_or_default(),
+        ),
         ("Namespace", alarm.namespace.clone()),
         ("MetricName", alarm.metric_name.clone()),
         ("Dimensions", dimensions),
         ("Statistic", alarm.statistic.clone().unwrap_or_default()),
-        ("ExtendedStatistic", alarm.extended_statistic.clone().unwrap_or_default()),
+        (
+            "ExtendedStatistic",
+            alarm.extended_statistic.clone().unwrap_or_default(),
+        ),
         ("Period", alarm.period_seconds.to_string()),
         ("EvaluationPeriods", alarm.evaluation_periods.to_string()),
-        ("DatapointsToAlarm", alarm.datapoints_to_alarm.unwrap_or(alarm.evaluation_periods).to_string()),
+        (
+            "DatapointsToAlarm",
+            alarm
+                .datapoints_to_alarm
+                .unwrap_or(alarm.evaluation_periods)
+                .to_string(),
+        ),
         ("Threshold", alarm.threshold.to_string()),
         ("ComparisonOperator", alarm.comparison_operator.clone()),
-        ("TreatMissingData", alarm.treat_missing_data.clone().unwrap_or_else(|| "missing".to_string())),
+        (
+            "TreatMissingData",
+            alarm
+                .treat_missing_data
+                .clone()
+                .unwrap_or_else(|| "missing".to_string()),
+        ),
         ("AlarmActions", sorted(&alarm.alarm_actions)),
         ("OKActions", sorted(&alarm.ok_actions)),
-        ("InsufficientDataActions", sorted(&alarm.insufficient_data_actions)),
+        (
+            "InsufficientDataActions",
+            sorted(&alarm.insufficient_data_actions),
+        ),
         ("ActionsEnabled", alarm.actions_enabled.to_string()),
         ("Unit", alarm.unit.clone().unwrap_or_default()),
     ])
@@ -103,7 +124,10 @@ pub fn field_changes(live: Option<&MetricAlarm>, desired: &MetricAlarm) -> Vec<A
         .filter(|(_, value)| live.is_some() || !value.is_empty())
         .map(|(name, value)| AttributeChange {
             name: name.to_string(),
-            before: live_fields.get(name).filter(|text| !text.is_empty()).cloned(),
+            before: live_fields
+                .get(name)
+                .filter(|text| !text.is_empty())
+                .cloned(),
             after: (!value.is_empty()).then_some(value),
         })
         .collect()
@@ -114,7 +138,15 @@ fn tag_changes(desired: &Tags, live: &Tags) -> TagChanges {
         set: desired
             .iter()
             .filter(|(key, value)| live.get(*key) != Some(*value))
-            .map(|(key, value)| (key.clone(), TagValueChange { before: live.get(key).cloned(), after: value.clone() }))
+            .map(|(key, value)| {
+                (
+                    key.clone(),
+                    TagValueChange {
+                        before: live.get(key).cloned(),
+                        after: value.clone(),
+                    },
+                )
+            })
             .collect(),
         remove: live
             .iter()
@@ -126,16 +158,33 @@ fn tag_changes(desired: &Tags, live: &Tags) -> TagChanges {
 
 /// Diffs the desired alarms against the live alarms with the environment's prefix. Alarms that
 /// carry neither a desired name nor the ownership tags are left alone and returned by name.
-pub fn diff_alarms(desired: &DesiredState, live: &[ObservedAlarm]) -> (Vec<AlarmChange>, Vec<String>) {
-    let live_by_name: BTreeMap<&str, &ObservedAlarm> = live.iter().map(|observed| (observed.alarm.name.as_str(), observed)).collect();
+pub fn diff_alarms(
+    desired: &DesiredState,
+    live: &[ObservedAlarm],
+) -> (Vec<AlarmChange>, Vec<String>) {
+    let live_by_name: BTreeMap<&str, &ObservedAlarm> = live
+        .iter()
+        .map(|observed| (observed.alarm.name.as_str(), observed))
+        .collect();
     let mut changes = Vec::new();
     for wanted in &desired.alarms {
-        changes.push(diff_one(desired, wanted, live_by_name.get(wanted.alarm.name.as_str()).copied()));
+        changes.push(diff_one(
+            desired,
+            wanted,
+            live_by_name.get(wanted.alarm.name.as_str()).copied(),
+        ));
     }
 
-    let desired_names: BTreeSet<&str> = desired.alarms.iter().map(|wanted| wanted.alarm.name.as_str()).collect();
+    let desired_names: BTreeSet<&str> = desired
+        .alarms
+        .iter()
+        .map(|wanted| wanted.alarm.name.as_str())
+        .collect();
     let mut unmanaged = Vec::new();
-    for observed in live.iter().filter(|observed| !desired_names.contains(observed.alarm.name.as_str())) {
+    for observed in live
+        .iter()
+        .filter(|observed| !desired_names.contains(observed.alarm.name.as_str()))
+    {
         if is_owned(&observed.tags, &desired.project, &desired.environment) {
             changes.push(AlarmChange {
                 action: Action::Delete,
@@ -154,12 +203,23 @@ pub fn diff_alarms(desired: &DesiredState, live: &[ObservedAlarm]) -> (Vec<Alarm
     (changes, unmanaged)
 }
 
-fn diff_one(desired: &DesiredState, wanted: &DesiredAlarm, live: Option<&ObservedAlarm>) -> AlarmChange {
+fn diff_one(
+    desired: &DesiredState,
+    wanted: &DesiredAlarm,
+    live: Option<&ObservedAlarm>,
+) -> AlarmChange {
     let fields = field_changes(live.map(|observed| &observed.alarm), &wanted.alarm);
-    let tags = tag_changes(&wanted.tags, &live.map(|observed| observed.tags.clone()).unwrap_or_default());
+    let tags = tag_changes(
+        &wanted.tags,
+        &live
+            .map(|observed| observed.tags.clone())
+            .unwrap_or_default(),
+    );
     let action = match live {
         None => Action::Create,
-        Some(observed) if !is_owned(&observed.tags, &desired.project, &desired.environment) => Action::Adopt,
+        Some(observed) if !is_owned(&observed.tags, &desired.project, &desired.environment) => {
+            Action::Adopt
+        }
         Some(_) if fields.is_empty() && tags.is_empty() => Action::NoOp,
         Some(_) => Action::Update,
     };
@@ -192,13 +252,39 @@ pub fn summarize(changes: &[AlarmChange]) -> AlarmSummary {
 
 /// Diffs the desired dashboard against the live body under the same name, or plans the
 /// deletion of a live dashboard that the environment turned off.
-pub fn diff_dashboard(desired: &DesiredState, name: &str, live_body: Option<&str>) -> Option<DashboardChange> {
-    let live = live_body.map(|text| serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_string())));
+pub fn diff_dashboard(
+    desired: &DesiredState,
+    name: &str,
+    live_body: Option<&str>,
+) -> Option<DashboardChange> {
+    let live = live_body.map(|text| {
+        serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_string()))
+    });
     match (&desired.dashboard, live) {
-        (Some(wanted), None) => Some(DashboardChange { action: Action::Create, name: wanted.name.clone(), before: None, after: Some(wanted.body.clone()) }),
-        (Some(wanted), Some(live)) if live == wanted.body => Some(DashboardChange { action: Action::NoOp, name: wanted.name.clone(), before: None, after: None }),
-        (Some(wanted), Some(live)) => Some(DashboardChange { action: Action::Update, name: wanted.name.clone(), before: Some(live), after: Some(wanted.body.clone()) }),
-        (None, Some(live)) => Some(DashboardChange { action: Action::Delete, name: name.to_string(), before: Some(live), after: None }),
+        (Some(wanted), None) => Some(DashboardChange {
+            action: Action::Create,
+            name: wanted.name.clone(),
+            before: None,
+            after: Some(wanted.body.clone()),
+        }),
+        (Some(wanted), Some(live)) if live == wanted.body => Some(DashboardChange {
+            action: Action::NoOp,
+            name: wanted.name.clone(),
+            before: None,
+            after: None,
+        }),
+        (Some(wanted), Some(live)) => Some(DashboardChange {
+            action: Action::Update,
+            name: wanted.name.clone(),
+            before: Some(live),
+            after: Some(wanted.body.clone()),
+        }),
+        (None, Some(live)) => Some(DashboardChange {
+            action: Action::Delete,
+            name: name.to_string(),
+            before: Some(live),
+            after: None,
+        }),
         (None, None) => None,
     }
 }
@@ -208,14 +294,22 @@ mod tests {
     use super::*;
 
     fn desired(spec: &str) -> DesiredState {
-        crate::spec::load_from_text("queues.yaml", spec, "test", "region: us-east-1\naccount_id: \"123456789012\"\n")
-            .expect("spec")
-            .desired
+        crate::spec::load_from_text(
+            "queues.yaml",
+            spec,
+            "test",
+            "region: us-east-1\naccount_id: \"123456789012\"\n",
+        )
+        .expect("spec")
+        .desired
     }
 
     fn observed(alarm: &MetricAlarm, desired: &DesiredState) -> ObservedAlarm {
         ObservedAlarm {
-            arn: format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{}", alarm.name),
+            arn: format!(
+                "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{}",
+                alarm.name
+            ),
             alarm: alarm.clone(),
             tags: crate::model::ownership_tags(&desired.project, &desired.environment),
         }
@@ -257,33 +351,52 @@ queues:
     #[test]
     fn equal_live_alarms_are_unchanged() {
         let desired = desired(SPEC);
-        let live: Vec<ObservedAlarm> = desired.alarms.iter().map(|wanted| {
-            let mut alarm = wanted.alarm.clone();
-            // CloudWatch reports these defaults explicitly; they mean the same.
-            alarm.datapoints_to_alarm = Some(alarm.evaluation_periods);
-            observed(&alarm, &desired)
-        }).collect();
+        let live: Vec<ObservedAlarm> = desired
+            .alarms
+            .iter()
+            .map(|wanted| {
+                let mut alarm = wanted.alarm.clone();
+                // CloudWatch reports these defaults explicitly; they mean the same.
+                alarm.datapoints_to_alarm = Some(alarm.evaluation_periods);
+                observed(&alarm, &desired)
+            })
+            .collect();
         let (changes, _) = diff_alarms(&desired, &live);
-        assert!(changes.iter().all(|change| change.action == Action::NoOp), "{changes:#?}");
+        assert!(
+            changes.iter().all(|change| change.action == Action::NoOp),
+            "{changes:#?}"
+        );
     }
 
     #[test]
     fn threshold_change_names_field() {
         let desired = desired(SPEC);
-        let mut live: Vec<ObservedAlarm> = desired.alarms.iter().map(|wanted| observed(&wanted.alarm, &desired)).collect();
+        let mut live: Vec<ObservedAlarm> = desired
+            .alarms
+            .iter()
+            .map(|wanted| observed(&wanted.alarm, &desired))
+            .collect();
         live[0].alarm.threshold = 900.0;
         let (changes, _) = diff_alarms(&desired, &live);
         assert_eq!(changes[0].action, Action::Update);
         assert_eq!(
             changes[0].fields,
-            vec![AttributeChange { name: "Threshold".into(), before: Some("900".into()), after: Some("500".into()) }]
+            vec![AttributeChange {
+                name: "Threshold".into(),
+                before: Some("900".into()),
+                after: Some("500".into())
+            }]
         );
     }
 
     #[test]
     fn custom_alarm_without_dimensions_matches() {
         let desired = desired(SPEC);
-        let custom = desired.alarms.iter().find(|wanted| wanted.template == "latency").expect("custom");
+        let custom = desired
+            .alarms
+            .iter()
+            .find(|wanted| wanted.template == "latency")
+            .expect("custom");
         assert!(custom.alarm.dimensions.is_empty());
         let mut live = custom.alarm.clone();
         live.treat_missing_data = Some("notBreaching".into());
@@ -293,8 +406,14 @@ queues:
     #[test]
     fn owned_alarm_outside_spec_is_deleted() {
         let desired = desired("project: shop\nqueues: {}\n");
-        let alarm = MetricAlarm { name: "shop-test-gone-depth".into(), ..desired_alarm_template() };
-        let stray = MetricAlarm { name: "shop-test-stray".into(), ..desired_alarm_template() };
+        let alarm = MetricAlarm {
+            name: "shop-test-gone-depth".into(),
+            ..desired_alarm_template()
+        };
+        let stray = MetricAlarm {
+            name: "shop-test-stray".into(),
+            ..desired_alarm_template()
+        };
         let mut unowned = observed(&stray, &desired);
         unowned.tags.clear();
         let (changes, unmanaged) = diff_alarms(&desired, &[observed(&alarm, &desired), unowned]);
@@ -312,7 +431,8 @@ queues:
         let desired = desired(SPEC);
         let body = desired.dashboard.as_ref().expect("dashboard").body.clone();
         let respaced = serde_json::to_string_pretty(&body).unwrap();
-        let unchanged = diff_dashboard(&desired, "shop-test-queues", Some(&respaced)).expect("change");
+        let unchanged =
+            diff_dashboard(&desired, "shop-test-queues", Some(&respaced)).expect("change");
         assert_eq!(unchanged.action, Action::NoOp);
         let missing = diff_dashboard(&desired, "shop-test-queues", None).expect("change");
         assert_eq!(missing.action, Action::Create);

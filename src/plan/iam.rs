@@ -117,11 +117,14 @@ fn create(desired: &DesiredState, desired_policy: &ServicePolicy) -> PolicyChang
     }
 }
 
-fn update(desired: &DesiredState, desired_policy: &ServicePolicy, existing: &LivePolicy) -> PolicyChange {
-    let same_document = existing
-        .document
-        .as_ref()
-        .is_some_and(|live| crate::policy::equivalent(live, &desired_policy.document).unwrap_or(false));
+fn update(
+    desired: &DesiredState,
+    desired_policy: &ServicePolicy,
+    existing: &LivePolicy,
+) -> PolicyChange {
+    let same_document = existing.document.as_ref().is_some_and(|live| {
+        crate::policy::equivalent(live, &desired_policy.document).unwrap_or(false)
+    });
     let attach: Vec<String> = if existing.roles.contains(&desired_policy.role) {
         Vec::new()
     } else {
@@ -185,7 +188,16 @@ pub fn add_version_steps(
             .iter()
             .filter(|version| !version.is_default)
             .collect();
-        non_default.sort_by_key(|version| version.created_epoch_seconds);
+        // Creation times have whole seconds, so the version number breaks ties: IAM numbers
+        // versions v1, v2, ... in creation order.
+        non_default.sort_by_key(|version| {
+            let number: u64 = version
+                .version_id
+                .trim_start_matches('v')
+                .parse()
+                .unwrap_or(u64::MAX);
+            (version.created_epoch_seconds, number)
+        });
         if change.document_changes() && listed.len() >= MAX_POLICY_VERSIONS {
             change.delete_version = non_default
                 .first()

@@ -4,8 +4,8 @@
 //! by meaning, redrive policies as typed values, encryption as one choice, tags as maps. The
 //! plan is plain data; renderers turn it into text or JSON, and `apply` executes it.
 
-mod attributes;
 pub mod alarms;
+mod attributes;
 pub mod iam;
 mod safety;
 
@@ -179,9 +179,15 @@ impl Plan {
     /// Checks whether applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
         self.queues.iter().any(|queue| queue.action != Action::NoOp)
-            || self.policies.iter().any(|policy| policy.action != Action::NoOp)
+            || self
+                .policies
+                .iter()
+                .any(|policy| policy.action != Action::NoOp)
             || self.alarms.iter().any(|alarm| alarm.action != Action::NoOp)
-            || self.dashboard.as_ref().is_some_and(|dashboard| dashboard.action != Action::NoOp)
+            || self
+                .dashboard
+                .as_ref()
+                .is_some_and(|dashboard| dashboard.action != Action::NoOp)
     }
 
     /// Sets the alarm and dashboard changes and their counts.

@@ -53,7 +53,11 @@ pub fn blocked_changes(plan: &Plan, flags: SafetyFlags) -> Vec<String> {
             ));
         }
     }
-    for alarm in plan.alarms.iter().filter(|alarm| alarm.action == Action::Adopt) {
+    for alarm in plan
+        .alarms
+        .iter()
+        .filter(|alarm| alarm.action == Action::Adopt)
+    {
         if !flags.adopt {
             blocked.push(format!(
                 "adopt alarm {}: the alarm exists without sqsform's ownership tags; rerun with --adopt to manage it",

@@ -535,3 +535,153 @@ fn line_diff_of_equivalent_documents_is_empty() {
 
     assert_eq!(line_diff(&before, &after), "");
 }
+
+/// Encodes text as IAM returns a policy document from GetPolicyVersion: RFC 3986 percent
+/// encoding, with only the unreserved characters left as they are.
+fn iam_url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// Builds an identity policy with one statement from its parts.
+fn identity(effect: &str, action: Value, resource: Value) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "Send", "Effect": effect, "Action": action, "Resource": resource}],
+    })
+}
+
+#[test]
+fn equivalence_table() {
+    let send = identity("Allow", json!(["sqs:SendMessage"]), json!([QUEUE_ARN]));
+    let partner = |principal: Value| allow(principal, json!("sqs:SendMessage"));
+    let from_topic = |key: &str, value: Value| with_condition(json!({"ArnEquals": {key: value}}));
+    let topic = "arn:aws:sns:eu-west-1:111122223333:trips";
+
+    // The document as IAM stores it: pretty-printed by the caller, with a non-ASCII condition
+    // value, then URL-encoded by GetPolicyVersion.
+    let stored = with_condition(json!({"StringEquals": {"aws:PrincipalTag/team": "équipe"}}));
+    let encoded = iam_url_encode(&to_pretty(&stored));
+    assert!(
+        encoded.starts_with("%7B%0A%20%20%22Statement%22"),
+        "{encoded}"
+    );
+    let decoded = parse(&encoded).expect("URL-encoded document parses");
+    let other_value = with_condition(json!({"StringEquals": {"aws:PrincipalTag/team": "equipe"}}));
+
+    let rows: Vec<(&str, Value, Value, bool)> = vec![
+        ("same document", send.clone(), send.clone(), true),
+        (
+            "action as a string",
+            send.clone(),
+            identity("Allow", json!("sqs:SendMessage"), json!([QUEUE_ARN])),
+            true,
+        ),
+        (
+            "resource as a string",
+            send.clone(),
+            identity("Allow", json!(["sqs:SendMessage"]), json!(QUEUE_ARN)),
+            true,
+        ),
+        (
+            "action case",
+            send.clone(),
+            identity("Allow", json!(["SQS:sendmessage"]), json!([QUEUE_ARN])),
+            true,
+        ),
+        (
+            "action order and duplicates",
+            identity(
+                "Allow",
+                json!(["sqs:SendMessage", "sqs:GetQueueUrl"]),
+                json!([QUEUE_ARN]),
+            ),
+            identity(
+                "Allow",
+                json!(["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:GetQueueUrl"]),
+                json!([QUEUE_ARN]),
+            ),
+            true,
+        ),
+        (
+            "account id and root ARN",
+            partner(json!({"AWS": "444455556666"})),
+            partner(json!({"AWS": ["arn:aws:iam::444455556666:root"]})),
+            true,
+        ),
+        (
+            "condition key case",
+            from_topic("aws:SourceArn", json!(topic)),
+            from_topic("AWS:SOURCEARN", json!([topic])),
+            true,
+        ),
+        (
+            "URL-encoded document from IAM",
+            stored.clone(),
+            decoded.clone(),
+            true,
+        ),
+        (
+            "other action",
+            send.clone(),
+            identity("Allow", json!(["sqs:ReceiveMessage"]), json!([QUEUE_ARN])),
+            false,
+        ),
+        (
+            "extra action",
+            send.clone(),
+            identity(
+                "Allow",
+                json!(["sqs:SendMessage", "sqs:DeleteQueue"]),
+                json!([QUEUE_ARN]),
+            ),
+            false,
+        ),
+        (
+            "other effect",
+            send.clone(),
+            identity("Deny", json!(["sqs:SendMessage"]), json!([QUEUE_ARN])),
+            false,
+        ),
+        (
+            "resource case",
+            send.clone(),
+            identity(
+                "Allow",
+                json!(["sqs:SendMessage"]),
+                json!([QUEUE_ARN.to_uppercase()]),
+            ),
+            false,
+        ),
+        (
+            "other account",
+            partner(json!({"AWS": "444455556666"})),
+            partner(json!({"AWS": "444455556667"})),
+            false,
+        ),
+        (
+            "condition operator",
+            from_topic("aws:SourceArn", json!(topic)),
+            with_condition(json!({"ArnLike": {"aws:SourceArn": topic}})),
+            false,
+        ),
+        (
+            "URL-encoded document with another value",
+            other_value,
+            decoded,
+            false,
+        ),
+    ];
+    assert!(rows.len() >= 12);
+
+    for (label, left, right, expected) in rows {
+        assert_eq!(equivalent(&left, &right), Ok(expected), "{label}");
+        assert_eq!(equivalent(&right, &left), Ok(expected), "{label}, reversed");
+    }
+}

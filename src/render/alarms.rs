@@ -9,7 +9,11 @@ use crate::plan::alarms::{AlarmChange, DashboardChange};
 use crate::plan::{Action, Plan};
 
 /// Writes one alarm change for people.
-pub(super) fn write_alarm_change(out: &mut dyn Write, change: &AlarmChange, style: Style) -> io::Result<()> {
+pub(super) fn write_alarm_change(
+    out: &mut dyn Write,
+    change: &AlarmChange,
+    style: Style,
+) -> io::Result<()> {
     let (marker, verb) = match change.action {
         Action::Create => (style.green("+"), "create"),
         Action::Delete => (style.red("-"), "delete"),
@@ -20,10 +24,19 @@ pub(super) fn write_alarm_change(out: &mut dyn Write, change: &AlarmChange, styl
         (Some(queue), Some(template)) => format!(" ({template} of {queue})"),
         _ => String::new(),
     };
-    writeln!(out, "  {marker} {verb} alarm {}{subject}", style.bold(&change.name))?;
+    writeln!(
+        out,
+        "  {marker} {verb} alarm {}{subject}",
+        style.bold(&change.name)
+    )?;
     for field in &change.fields {
         if change.action == Action::Create {
-            writeln!(out, "      {} = {}", field.name, display_value(field.after.as_deref()))?;
+            writeln!(
+                out,
+                "      {} = {}",
+                field.name,
+                display_value(field.after.as_deref())
+            )?;
         } else {
             writeln!(
                 out,
@@ -36,7 +49,13 @@ pub(super) fn write_alarm_change(out: &mut dyn Write, change: &AlarmChange, styl
     }
     if change.action != Action::Create {
         for (key, value) in &change.tags.set {
-            writeln!(out, "      {} tag {key}: {} → {}", style.yellow("~"), display_value(value.before.as_deref()), value.after)?;
+            writeln!(
+                out,
+                "      {} tag {key}: {} → {}",
+                style.yellow("~"),
+                display_value(value.before.as_deref()),
+                value.after
+            )?;
         }
         for (key, before) in &change.tags.remove {
             writeln!(out, "      {} tag {key} (was {before})", style.red("-"))?;
@@ -46,13 +65,21 @@ pub(super) fn write_alarm_change(out: &mut dyn Write, change: &AlarmChange, styl
 }
 
 /// Writes the dashboard change for people.
-pub(super) fn write_dashboard_change(out: &mut dyn Write, change: &DashboardChange, style: Style) -> io::Result<()> {
+pub(super) fn write_dashboard_change(
+    out: &mut dyn Write,
+    change: &DashboardChange,
+    style: Style,
+) -> io::Result<()> {
     let (marker, verb) = match change.action {
         Action::Create => (style.green("+"), "create"),
         Action::Delete => (style.red("-"), "delete"),
         _ => (style.yellow("~"), "update"),
     };
-    writeln!(out, "  {marker} {verb} dashboard {}", style.bold(&change.name))?;
+    writeln!(
+        out,
+        "  {marker} {verb} dashboard {}",
+        style.bold(&change.name)
+    )?;
     if let (Some(before), Some(after)) = (&change.before, &change.after) {
         let before_text = serde_json::to_string_pretty(before).unwrap_or_default() + "\n";
         let after_text = serde_json::to_string_pretty(after).unwrap_or_default() + "\n";
@@ -100,34 +127,77 @@ pub fn alarm_drift(plan: &Plan) -> Vec<AlarmDrift> {
             };
             let mut fields: Vec<AttributeDrift> = Vec::new();
             if matches!(change.action, Action::Update | Action::Adopt) {
-                fields.extend(change.fields.iter().map(|field| AttributeDrift { name: field.name.clone(), expected: field.after.clone(), actual: field.before.clone() }));
-                fields.extend(change.tags.set.iter().map(|(key, value)| AttributeDrift { name: format!("tag {key}"), expected: Some(value.after.clone()), actual: value.before.clone() }));
-                fields.extend(change.tags.remove.iter().map(|(key, value)| AttributeDrift { name: format!("tag {key}"), expected: None, actual: Some(value.clone()) }));
+                fields.extend(change.fields.iter().map(|field| AttributeDrift {
+                    name: field.name.clone(),
+                    expected: field.after.clone(),
+                    actual: field.before.clone(),
+                }));
+                fields.extend(change.tags.set.iter().map(|(key, value)| AttributeDrift {
+                    name: format!("tag {key}"),
+                    expected: Some(value.after.clone()),
+                    actual: value.before.clone(),
+                }));
+                fields.extend(
+                    change
+                        .tags
+                        .remove
+                        .iter()
+                        .map(|(key, value)| AttributeDrift {
+                            name: format!("tag {key}"),
+                            expected: None,
+                            actual: Some(value.clone()),
+                        }),
+                );
             }
-            AlarmDrift { name: change.name.clone(), kind, fields }
+            AlarmDrift {
+                name: change.name.clone(),
+                kind,
+                fields,
+            }
         })
         .collect();
-    if let Some(change) = plan.dashboard.as_ref().filter(|change| change.action != Action::NoOp) {
+    if let Some(change) = plan
+        .dashboard
+        .as_ref()
+        .filter(|change| change.action != Action::NoOp)
+    {
         let kind = match change.action {
             Action::Create => "missing",
             Action::Delete => "unexpected",
             _ => "changed",
         };
-        drift.push(AlarmDrift { name: format!("dashboard {}", change.name), kind, fields: Vec::new() });
+        drift.push(AlarmDrift {
+            name: format!("dashboard {}", change.name),
+            kind,
+            fields: Vec::new(),
+        });
     }
     drift
 }
 
 /// Writes alarm drift for people.
-pub(super) fn write_alarm_drift(out: &mut dyn Write, drift: &AlarmDrift, style: Style) -> io::Result<()> {
+pub(super) fn write_alarm_drift(
+    out: &mut dyn Write,
+    drift: &AlarmDrift,
+    style: Style,
+) -> io::Result<()> {
     let description = match drift.kind {
         "missing" => "missing: in the spec but not in CloudWatch",
         "unexpected" => "unexpected: owned by sqsform but no longer in the spec",
         "unowned" => "unowned: exists without sqsform's ownership tags",
         _ => "changed",
     };
-    let subject = if drift.name.starts_with("dashboard ") { drift.name.clone() } else { format!("alarm {}", drift.name) };
-    writeln!(out, "  {} {}: {description}", style.yellow("!"), style.bold(&subject))?;
+    let subject = if drift.name.starts_with("dashboard ") {
+        drift.name.clone()
+    } else {
+        format!("alarm {}", drift.name)
+    };
+    writeln!(
+        out,
+        "  {} {}: {description}",
+        style.yellow("!"),
+        style.bold(&subject)
+    )?;
     for field in &drift.fields {
         writeln!(
             out,

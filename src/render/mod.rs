@@ -123,11 +123,19 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
         writeln!(out)?;
     }
 
-    for change in plan.alarms.iter().filter(|change| change.action != Action::NoOp) {
+    for change in plan
+        .alarms
+        .iter()
+        .filter(|change| change.action != Action::NoOp)
+    {
         alarms::write_alarm_change(out, change, style)?;
         writeln!(out)?;
     }
-    if let Some(change) = plan.dashboard.as_ref().filter(|change| change.action != Action::NoOp) {
+    if let Some(change) = plan
+        .dashboard
+        .as_ref()
+        .filter(|change| change.action != Action::NoOp)
+    {
         alarms::write_dashboard_change(out, change, style)?;
         writeln!(out)?;
     }
@@ -152,7 +160,11 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
     let summary = plan.summary;
     let policies = plan.policy_summary;
     if !plan.has_changes() {
-        let dashboard = if plan.dashboard.is_some() { " and the dashboard" } else { "" };
+        let dashboard = if plan.dashboard.is_some() {
+            " and the dashboard"
+        } else {
+            ""
+        };
         return writeln!(
             out,
             "{} {} queue(s), {} IAM policy(ies), {} alarm(s){dashboard} match the spec.",
@@ -186,7 +198,11 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
     }
     if !plan.alarms.is_empty() || plan.dashboard.is_some() {
         let alarm_counts = plan.alarm_summary;
-        let new_dashboards = usize::from(plan.dashboard.as_ref().is_some_and(|change| change.action == Action::Create));
+        let new_dashboards = usize::from(
+            plan.dashboard
+                .as_ref()
+                .is_some_and(|change| change.action == Action::Create),
+        );
         writeln!(
             out,
             "{} {} to create, {} to update, {} to delete, {} to adopt, {} unchanged; {} new dashboard(s). CloudWatch bills every alarm and dashboard monthly.",
@@ -460,7 +476,10 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
         policy_count.push_str(&format!(" and {} IAM policy(ies)", policies.len()));
     }
     if !monitoring.is_empty() {
-        policy_count.push_str(&format!(" and {} alarm(s) or dashboard(s)", monitoring.len()));
+        policy_count.push_str(&format!(
+            " and {} alarm(s) or dashboard(s)",
+            monitoring.len()
+        ));
     }
     writeln!(
         out,

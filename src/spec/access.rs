@@ -296,6 +296,7 @@ impl Checker<'_> {
         settings: &Settings,
         spec: &RawSpec,
         overlay: &RawEnvironment,
+        parsed: &[ParsedQueue],
         queues: &[DesiredQueue],
     ) -> Vec<ServicePolicy> {
         let declared: Vec<&str> = spec.services.keys().map(String::as_str).collect();
@@ -337,7 +338,7 @@ impl Checker<'_> {
                     grants.consume_queues.insert(queue.arn.clone());
                 }
                 if (produces || consumes)
-                    && let Some(key) = self.iam_key(queue, settings, &mut reported_keys)
+                    && let Some(key) = self.iam_key(queue, parsed, settings, &mut reported_keys)
                 {
                     if produces {
                         grants.produce_keys.insert(key.clone());
@@ -371,7 +372,7 @@ impl Checker<'_> {
         }
 
         if let Some(role) = &overlay.operators_role {
-            let grants = self.operator_grants(queues, settings, &mut reported_keys);
+            let grants = self.operator_grants(queues, parsed, settings, &mut reported_keys);
             if let Some(document) = generate::operators_policy(&grants)
                 && let Some(policy) = self.managed_policy(settings, OPERATORS, role, document)
             {
@@ -384,13 +385,14 @@ impl Checker<'_> {
     fn operator_grants(
         &mut self,
         queues: &[DesiredQueue],
+        parsed: &[ParsedQueue],
         settings: &Settings,
         reported_keys: &mut BTreeSet<String>,
     ) -> OperatorGrants {
         let mut grants = OperatorGrants::default();
         for queue in queues.iter().filter(|queue| queue.is_dead_letter_target) {
             grants.dead_letter_queues.insert(queue.arn.clone());
-            if let Some(key) = self.iam_key(queue, settings, reported_keys) {
+            if let Some(key) = self.iam_key(queue, parsed, settings, reported_keys) {
                 grants.dead_letter_keys.insert(key);
             }
         }
@@ -405,17 +407,19 @@ impl Checker<'_> {
                 continue;
             }
             grants.source_queues.insert(queue.arn.clone());
-            if let Some(key) = self.iam_key(queue, settings, reported_keys) {
+            if let Some(key) = self.iam_key(queue, parsed, settings, reported_keys) {
                 grants.source_keys.insert(key);
             }
         }
         grants
     }
 
-    /// Returns the KMS key ARN of an SSE-KMS queue for IAM grants, reporting an alias once.
+    /// Returns the KMS key ARN of an SSE-KMS queue for IAM grants, reporting an alias once, at
+    /// the place the key is written.
     fn iam_key(
         &mut self,
         queue: &DesiredQueue,
+        parsed: &[ParsedQueue],
         settings: &Settings,
         reported: &mut BTreeSet<String>,
     ) -> Option<String> {
@@ -430,15 +434,26 @@ impl Checker<'_> {
                 QueueRole::DeadLetter { source } => source.clone(),
                 QueueRole::Declared => queue.key.clone(),
             };
-            let (file, path) = if settings.kms_key.as_deref() == Some(key.as_str()) {
-                (ENVIRONMENT_FILE, YamlPath::keys(["kms_key"]))
-            } else {
-                (
-                    SPEC_FILE,
-                    YamlPath::keys(["queues", owner.as_str(), "encryption", "kms_key"]),
-                )
+            // A derived dead-letter queue takes its key from its source. A key that no layer
+            // of the queue sets comes from the environment's kms_key.
+            let written_for_queue = parsed.iter().find(|candidate| {
+                candidate.key == owner
+                    && candidate
+                        .raw
+                        .as_ref()
+                        .and_then(|raw| raw.encryption.as_ref())
+                        .is_some_and(|encryption| encryption.kms_key.is_some())
+            });
+            let origin = match written_for_queue {
+                Some(written) => written
+                    .merged
+                    .origin(&YamlPath::keys(["encryption", "kms_key"])),
+                None => Origin {
+                    file: ENVIRONMENT_FILE,
+                    path: YamlPath::keys(["kms_key"]),
+                },
             };
-            self.error(file, path, format!(
+            self.report(Severity::Error, &origin, false, format!(
                 "KMS key \"{key}\" of queue \"{owner}\" is not a key ARN or key id; IAM grants for the queue's services must name the key ARN (arn:aws:kms:<region>:<account>:key/<key id>), because IAM does not match aliases in Resource"
             ));
         }
@@ -488,3 +503,7 @@ impl Checker<'_> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "access_tests.rs"]
+mod tests;

@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::duration::Seconds;
 use super::positions::YamlPath;
 use super::raw::{RawAlarms, RawCustomAlarm, RawEnvironment, RawSpec, RawThresholdAlarm};
-use super::resolve::{Checker, ParsedQueue, Settings, ENVIRONMENT_FILE};
+use super::resolve::{Checker, ENVIRONMENT_FILE, ParsedQueue, Settings};
 use crate::model::{self, DesiredAlarm, DesiredDashboard, DesiredQueue, MetricAlarm, QueueRole};
 
 /// SQS stops sending metrics for a queue idle for six hours, so a missing datapoint means "no
@@ -56,7 +56,10 @@ fn is_extended_statistic(text: &str) -> bool {
         .iter()
         .find_map(|prefix| text.strip_prefix(prefix))
         .unwrap_or_default();
-    !digits.is_empty() && digits.chars().all(|character| character.is_ascii_digit() || character == '.')
+    !digits.is_empty()
+        && digits
+            .chars()
+            .all(|character| character.is_ascii_digit() || character == '.')
 }
 
 impl Checker<'_> {
@@ -68,7 +71,9 @@ impl Checker<'_> {
 
     /// Returns the alarm actions of the environment, reporting malformed or foreign ARNs.
     fn alarm_actions(&mut self, settings: &Settings, overlay: &RawEnvironment) -> Actions {
-        let Some(raw) = &overlay.alarm_actions else { return Actions::default() };
+        let Some(raw) = &overlay.alarm_actions else {
+            return Actions::default();
+        };
         let mut check = |field: &str, arns: &[String]| -> Vec<String> {
             let path = YamlPath::keys(["alarm_actions", field]);
             if arns.len() > MAX_ACTIONS {
@@ -76,7 +81,10 @@ impl Checker<'_> {
             }
             for arn in arns {
                 let parts: Vec<&str> = arn.splitn(6, ':').collect();
-                let well_formed = parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && !parts[5].is_empty();
+                let well_formed = parts.len() == 6
+                    && parts[0] == "arn"
+                    && parts[2] == "sns"
+                    && !parts[5].is_empty();
                 if !well_formed {
                     self.error(ENVIRONMENT_FILE, path.clone(), format!("invalid SNS topic ARN \"{arn}\" in alarm_actions.{field}: expected arn:aws:sns:<region>:<account>:<topic>"));
                 } else if parts[3] != settings.region || parts[4] != settings.account_id {
@@ -117,16 +125,30 @@ impl Checker<'_> {
                 QueueRole::Declared => queue.key.as_str(),
                 QueueRole::DeadLetter { source } => source.as_str(),
             };
-            let Some(owner) = parsed.iter().find(|candidate| candidate.key == owner_key) else { continue };
-            let settings_of_queue = owner.raw.as_ref().and_then(|raw| raw.alarms.clone()).unwrap_or_default();
+            let Some(owner) = parsed.iter().find(|candidate| candidate.key == owner_key) else {
+                continue;
+            };
+            let settings_of_queue = owner
+                .raw
+                .as_ref()
+                .and_then(|raw| raw.alarms.clone())
+                .unwrap_or_default();
 
             let mut queue_alarms = Vec::new();
             if queue.is_dead_letter_target {
                 queue_alarms.extend(dead_letter_alarm(queue, &settings_of_queue));
             }
             if queue.role == QueueRole::Declared {
-                queue_alarms.extend(self.depth_alarm(owner, queue, settings_of_queue.depth.as_ref()));
-                queue_alarms.extend(self.age_alarm(owner, queue, settings_of_queue.oldest_message_age.as_ref()));
+                queue_alarms.extend(self.depth_alarm(
+                    owner,
+                    queue,
+                    settings_of_queue.depth.as_ref(),
+                ));
+                queue_alarms.extend(self.age_alarm(
+                    owner,
+                    queue,
+                    settings_of_queue.oldest_message_age.as_ref(),
+                ));
                 for (name, custom) in &settings_of_queue.custom {
                     queue_alarms.extend(self.custom_alarm(owner, queue, name, custom));
                 }
@@ -135,7 +157,12 @@ impl Checker<'_> {
                 alarm.alarm_actions = actions.alarm.clone();
                 alarm.ok_actions = actions.ok.clone();
                 alarm.insufficient_data_actions = actions.insufficient_data.clone();
-                alarms.push(DesiredAlarm { queue: queue.name.clone(), template, alarm, tags: tags.clone() });
+                alarms.push(DesiredAlarm {
+                    queue: queue.name.clone(),
+                    template,
+                    alarm,
+                    tags: tags.clone(),
+                });
                 owners.push(owner);
             }
         }
@@ -154,7 +181,13 @@ impl Checker<'_> {
         for (desired, owner) in alarms.iter().zip(owners) {
             let name = &desired.alarm.name;
             if name.chars().count() > MAX_ALARM_NAME_LENGTH {
-                self.alarm_error(owner, &[], format!("alarm name \"{name}\" is longer than {MAX_ALARM_NAME_LENGTH} characters"));
+                self.alarm_error(
+                    owner,
+                    &[],
+                    format!(
+                        "alarm name \"{name}\" is longer than {MAX_ALARM_NAME_LENGTH} characters"
+                    ),
+                );
             }
             if !seen.insert(name.clone()) {
                 self.alarm_error(owner, &["custom"], format!(
@@ -177,16 +210,25 @@ impl Checker<'_> {
         treat_missing_data: Option<&String>,
         default_periods: i64,
     ) -> Option<(i32, i32, Option<i32>, String)> {
-        let key = |field: &'static str| -> Vec<&str> { path.iter().copied().chain([field]).collect() };
+        let key =
+            |field: &'static str| -> Vec<&str> { path.iter().copied().chain([field]).collect() };
         let mut valid = true;
         let period = period.map_or(DEFAULT_PERIOD, |Seconds(seconds)| seconds);
         if !is_valid_period(period) {
-            self.alarm_error(queue, &key("period"), format!("period must be 10s, 20s, 30s or a multiple of 60s, got {period} seconds"));
+            self.alarm_error(
+                queue,
+                &key("period"),
+                format!("period must be 10s, 20s, 30s or a multiple of 60s, got {period} seconds"),
+            );
             valid = false;
         }
         let evaluation_periods = evaluation_periods.unwrap_or(default_periods);
         if evaluation_periods < 1 {
-            self.alarm_error(queue, &key("evaluation_periods"), format!("evaluation_periods must be at least 1, got {evaluation_periods}"));
+            self.alarm_error(
+                queue,
+                &key("evaluation_periods"),
+                format!("evaluation_periods must be at least 1, got {evaluation_periods}"),
+            );
             valid = false;
         }
         let limit: u64 = if period < 3_600 { 86_400 } else { 604_800 };
@@ -206,53 +248,139 @@ impl Checker<'_> {
             self.alarm_error(queue, &key("datapoints_to_alarm"), format!("datapoints_to_alarm must be between 1 and evaluation_periods ({evaluation_periods}), got {datapoints}"));
             valid = false;
         }
-        let treat = treat_missing_data.cloned().unwrap_or_else(|| DEFAULT_TREAT_MISSING_DATA.to_string());
+        let treat = treat_missing_data
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_TREAT_MISSING_DATA.to_string());
         if !TREAT_MISSING_DATA.contains(&treat.as_str()) {
-            self.alarm_error(queue, &key("treat_missing_data"), format!("treat_missing_data must be one of {}, got \"{treat}\"", TREAT_MISSING_DATA.join(", ")));
+            self.alarm_error(
+                queue,
+                &key("treat_missing_data"),
+                format!(
+                    "treat_missing_data must be one of {}, got \"{treat}\"",
+                    TREAT_MISSING_DATA.join(", ")
+                ),
+            );
             valid = false;
         }
-        valid.then(|| (period as i32, evaluation_periods as i32, datapoints_to_alarm.map(|value| value as i32), treat))
+        valid.then(|| {
+            (
+                period as i32,
+                evaluation_periods as i32,
+                datapoints_to_alarm.map(|value| value as i32),
+                treat,
+            )
+        })
     }
 
-    fn depth_alarm(&mut self, owner: &ParsedQueue, queue: &DesiredQueue, raw: Option<&RawThresholdAlarm<f64>>) -> Option<(String, MetricAlarm)> {
+    fn depth_alarm(
+        &mut self,
+        owner: &ParsedQueue,
+        queue: &DesiredQueue,
+        raw: Option<&RawThresholdAlarm<f64>>,
+    ) -> Option<(String, MetricAlarm)> {
         let raw = raw.cloned().unwrap_or_default();
         if raw.enabled == Some(false) {
             return None;
         }
         let threshold = raw.threshold.unwrap_or(DEFAULT_DEPTH_THRESHOLD);
         if threshold < 0.0 {
-            self.alarm_error(owner, &["depth", "threshold"], format!("depth threshold must not be negative, got {threshold}"));
+            self.alarm_error(
+                owner,
+                &["depth", "threshold"],
+                format!("depth threshold must not be negative, got {threshold}"),
+            );
             return None;
         }
         let (period, evaluation_periods, datapoints, treat) = self.alarm_timing(
-            owner, &["depth"], raw.period, raw.evaluation_periods, raw.datapoints_to_alarm, raw.treat_missing_data.as_ref(), DEFAULT_DEPTH_PERIODS,
+            owner,
+            &["depth"],
+            raw.period,
+            raw.evaluation_periods,
+            raw.datapoints_to_alarm,
+            raw.treat_missing_data.as_ref(),
+            DEFAULT_DEPTH_PERIODS,
         )?;
-        let description = raw.description.unwrap_or_else(|| format!(
-            "{} has more than {threshold} visible messages. Managed by sqsform.", queue.name
-        ));
-        Some(("depth".to_string(), sqs_alarm(queue, "depth", "ApproximateNumberOfMessagesVisible", threshold, period, evaluation_periods, datapoints, treat, description)))
+        let description = raw.description.unwrap_or_else(|| {
+            format!(
+                "{} has more than {threshold} visible messages. Managed by sqsform.",
+                queue.name
+            )
+        });
+        Some((
+            "depth".to_string(),
+            sqs_alarm(
+                queue,
+                "depth",
+                "ApproximateNumberOfMessagesVisible",
+                threshold,
+                period,
+                evaluation_periods,
+                datapoints,
+                treat,
+                description,
+            ),
+        ))
     }
 
-    fn age_alarm(&mut self, owner: &ParsedQueue, queue: &DesiredQueue, raw: Option<&RawThresholdAlarm<Seconds>>) -> Option<(String, MetricAlarm)> {
+    fn age_alarm(
+        &mut self,
+        owner: &ParsedQueue,
+        queue: &DesiredQueue,
+        raw: Option<&RawThresholdAlarm<Seconds>>,
+    ) -> Option<(String, MetricAlarm)> {
         let raw = raw.cloned().unwrap_or_default();
         if raw.enabled == Some(false) {
             return None;
         }
         let Seconds(threshold) = raw.threshold.unwrap_or(Seconds(DEFAULT_AGE_THRESHOLD));
         let (period, evaluation_periods, datapoints, treat) = self.alarm_timing(
-            owner, &["oldest_message_age"], raw.period, raw.evaluation_periods, raw.datapoints_to_alarm, raw.treat_missing_data.as_ref(), DEFAULT_AGE_PERIODS,
+            owner,
+            &["oldest_message_age"],
+            raw.period,
+            raw.evaluation_periods,
+            raw.datapoints_to_alarm,
+            raw.treat_missing_data.as_ref(),
+            DEFAULT_AGE_PERIODS,
         )?;
-        let description = raw.description.unwrap_or_else(|| format!(
-            "The oldest message in {} is older than {}. Managed by sqsform.", queue.name, Seconds(threshold)
-        ));
-        Some(("oldest_message_age".to_string(), sqs_alarm(queue, "oldest-message-age", "ApproximateAgeOfOldestMessage", threshold as f64, period, evaluation_periods, datapoints, treat, description)))
+        let description = raw.description.unwrap_or_else(|| {
+            format!(
+                "The oldest message in {} is older than {}. Managed by sqsform.",
+                queue.name,
+                Seconds(threshold)
+            )
+        });
+        Some((
+            "oldest_message_age".to_string(),
+            sqs_alarm(
+                queue,
+                "oldest-message-age",
+                "ApproximateAgeOfOldestMessage",
+                threshold as f64,
+                period,
+                evaluation_periods,
+                datapoints,
+                treat,
+                description,
+            ),
+        ))
     }
 
-    fn custom_alarm(&mut self, owner: &ParsedQueue, queue: &DesiredQueue, name: &str, raw: &RawCustomAlarm) -> Option<(String, MetricAlarm)> {
+    fn custom_alarm(
+        &mut self,
+        owner: &ParsedQueue,
+        queue: &DesiredQueue,
+        name: &str,
+        raw: &RawCustomAlarm,
+    ) -> Option<(String, MetricAlarm)> {
         let path = ["custom", name];
-        let at = |field: &'static str| -> Vec<&str> { path.iter().copied().chain([field]).collect() };
+        let at =
+            |field: &'static str| -> Vec<&str> { path.iter().copied().chain([field]).collect() };
         let mut valid = true;
-        if name.is_empty() || !name.chars().all(|character| character.is_ascii_alphanumeric() || character == '-' || character == '_') {
+        if name.is_empty()
+            || !name.chars().all(|character| {
+                character.is_ascii_alphanumeric() || character == '-' || character == '_'
+            })
+        {
             self.alarm_error(owner, &path, format!("invalid custom alarm name \"{name}\": use letters, digits, hyphens and underscores"));
             valid = false;
         }
@@ -263,7 +391,11 @@ impl Checker<'_> {
             valid = false;
         }
         if metric_name.is_empty() {
-            self.alarm_error(owner, &path, format!("custom alarm \"{name}\" needs a metric_name"));
+            self.alarm_error(
+                owner,
+                &path,
+                format!("custom alarm \"{name}\" needs a metric_name"),
+            );
             valid = false;
         }
         match (&raw.statistic, &raw.extended_statistic) {
@@ -272,7 +404,14 @@ impl Checker<'_> {
                 valid = false;
             }
             (Some(statistic), None) if !STATISTICS.contains(&statistic.as_str()) => {
-                self.alarm_error(owner, &at("statistic"), format!("statistic must be one of {}, got \"{statistic}\"", STATISTICS.join(", ")));
+                self.alarm_error(
+                    owner,
+                    &at("statistic"),
+                    format!(
+                        "statistic must be one of {}, got \"{statistic}\"",
+                        STATISTICS.join(", ")
+                    ),
+                );
                 valid = false;
             }
             (None, Some(extended)) if !is_extended_statistic(extended) => {
@@ -282,12 +421,26 @@ impl Checker<'_> {
             _ => {}
         }
         let Some(threshold) = raw.threshold else {
-            self.alarm_error(owner, &path, format!("custom alarm \"{name}\" needs a threshold"));
+            self.alarm_error(
+                owner,
+                &path,
+                format!("custom alarm \"{name}\" needs a threshold"),
+            );
             return None;
         };
-        let comparison = raw.comparison.clone().unwrap_or_else(|| "GreaterThanThreshold".to_string());
+        let comparison = raw
+            .comparison
+            .clone()
+            .unwrap_or_else(|| "GreaterThanThreshold".to_string());
         if !COMPARISONS.contains(&comparison.as_str()) {
-            self.alarm_error(owner, &at("comparison"), format!("comparison must be one of {}, got \"{comparison}\"", COMPARISONS.join(", ")));
+            self.alarm_error(
+                owner,
+                &at("comparison"),
+                format!(
+                    "comparison must be one of {}, got \"{comparison}\"",
+                    COMPARISONS.join(", ")
+                ),
+            );
             valid = false;
         }
 
@@ -312,31 +465,42 @@ impl Checker<'_> {
             valid = false;
         }
 
-        let timing = self.alarm_timing(owner, &path, raw.period, raw.evaluation_periods, raw.datapoints_to_alarm, raw.treat_missing_data.as_ref(), 1);
+        let timing = self.alarm_timing(
+            owner,
+            &path,
+            raw.period,
+            raw.evaluation_periods,
+            raw.datapoints_to_alarm,
+            raw.treat_missing_data.as_ref(),
+            1,
+        );
         let (period, evaluation_periods, datapoints, treat) = timing?;
         if !valid {
             return None;
         }
-        Some((name.to_string(), MetricAlarm {
-            name: format!("{}-{name}", queue.name),
-            description: raw.description.clone(),
-            namespace,
-            metric_name,
-            dimensions,
-            statistic: raw.statistic.clone(),
-            extended_statistic: raw.extended_statistic.clone(),
-            period_seconds: period,
-            evaluation_periods,
-            datapoints_to_alarm: datapoints,
-            threshold,
-            comparison_operator: comparison,
-            treat_missing_data: Some(treat),
-            alarm_actions: Vec::new(),
-            ok_actions: Vec::new(),
-            insufficient_data_actions: Vec::new(),
-            actions_enabled: true,
-            unit: None,
-        }))
+        Some((
+            name.to_string(),
+            MetricAlarm {
+                name: format!("{}-{name}", queue.name),
+                description: raw.description.clone(),
+                namespace,
+                metric_name,
+                dimensions,
+                statistic: raw.statistic.clone(),
+                extended_statistic: raw.extended_statistic.clone(),
+                period_seconds: period,
+                evaluation_periods,
+                datapoints_to_alarm: datapoints,
+                threshold,
+                comparison_operator: comparison,
+                treat_missing_data: Some(treat),
+                alarm_actions: Vec::new(),
+                ok_actions: Vec::new(),
+                insufficient_data_actions: Vec::new(),
+                actions_enabled: true,
+                unit: None,
+            },
+        ))
     }
 }
 
@@ -347,12 +511,25 @@ fn dead_letter_alarm(queue: &DesiredQueue, settings: &RawAlarms) -> Option<(Stri
     if switch.enabled == Some(false) {
         return None;
     }
-    let description = switch
-        .description
-        .unwrap_or_else(|| format!("{} holds messages that failed processing. Managed by sqsform.", queue.name));
+    let description = switch.description.unwrap_or_else(|| {
+        format!(
+            "{} holds messages that failed processing. Managed by sqsform.",
+            queue.name
+        )
+    });
     Some((
         "dead_letter_not_empty".to_string(),
-        sqs_alarm(queue, "not-empty", "ApproximateNumberOfMessagesVisible", 0.0, 60, 1, None, DEFAULT_TREAT_MISSING_DATA.to_string(), description),
+        sqs_alarm(
+            queue,
+            "not-empty",
+            "ApproximateNumberOfMessagesVisible",
+            0.0,
+            60,
+            1,
+            None,
+            DEFAULT_TREAT_MISSING_DATA.to_string(),
+            description,
+        ),
     ))
 }
 
@@ -396,7 +573,10 @@ fn sqs_alarm(
 fn dashboard_body(region: &str, queues: &[DesiredQueue]) -> Value {
     let dead_letter_of = |queue: &DesiredQueue| -> Option<String> {
         let redrive = queue.attributes.redrive_policy.as_ref()?;
-        queues.iter().find(|candidate| candidate.arn == redrive.dead_letter_target_arn).map(|target| target.name.clone())
+        queues
+            .iter()
+            .find(|candidate| candidate.arn == redrive.dead_letter_target_arn)
+            .map(|target| target.name.clone())
     };
     let widget = |x: u32, y: u32, title: String, stat: &str, metrics: Vec<Value>| {
         json!({
@@ -418,25 +598,49 @@ fn dashboard_body(region: &str, queues: &[DesiredQueue]) -> Value {
     let metric = |name: &str, queue: &str| json!([SQS_NAMESPACE, name, "QueueName", queue]);
 
     let mut widgets = Vec::new();
-    for (row, queue) in queues.iter().filter(|queue| queue.role == QueueRole::Declared).enumerate() {
+    for (row, queue) in queues
+        .iter()
+        .filter(|queue| queue.role == QueueRole::Declared)
+        .enumerate()
+    {
         let y = row as u32 * 6;
         let name = queue.name.as_str();
-        widgets.push(widget(0, y, format!("{}: messages", queue.key), "Maximum", vec![
-            metric("ApproximateNumberOfMessagesVisible", name),
-            metric("ApproximateNumberOfMessagesNotVisible", name),
-        ]));
-        widgets.push(widget(6, y, format!("{}: age of oldest message", queue.key), "Maximum", vec![
-            metric("ApproximateAgeOfOldestMessage", name),
-        ]));
-        widgets.push(widget(12, y, format!("{}: sent, received, deleted", queue.key), "Sum", vec![
-            metric("NumberOfMessagesSent", name),
-            metric("NumberOfMessagesReceived", name),
-            metric("NumberOfMessagesDeleted", name),
-        ]));
+        widgets.push(widget(
+            0,
+            y,
+            format!("{}: messages", queue.key),
+            "Maximum",
+            vec![
+                metric("ApproximateNumberOfMessagesVisible", name),
+                metric("ApproximateNumberOfMessagesNotVisible", name),
+            ],
+        ));
+        widgets.push(widget(
+            6,
+            y,
+            format!("{}: age of oldest message", queue.key),
+            "Maximum",
+            vec![metric("ApproximateAgeOfOldestMessage", name)],
+        ));
+        widgets.push(widget(
+            12,
+            y,
+            format!("{}: sent, received, deleted", queue.key),
+            "Sum",
+            vec![
+                metric("NumberOfMessagesSent", name),
+                metric("NumberOfMessagesReceived", name),
+                metric("NumberOfMessagesDeleted", name),
+            ],
+        ));
         if let Some(dead_letter) = dead_letter_of(queue) {
-            widgets.push(widget(18, y, format!("{}: dead-letter queue", queue.key), "Maximum", vec![
-                metric("ApproximateNumberOfMessagesVisible", &dead_letter),
-            ]));
+            widgets.push(widget(
+                18,
+                y,
+                format!("{}: dead-letter queue", queue.key),
+                "Maximum",
+                vec![metric("ApproximateNumberOfMessagesVisible", &dead_letter)],
+            ));
         }
     }
     json!({ "widgets": widgets })

@@ -114,7 +114,9 @@ pub struct RawAlarmSwitch {
 
 /// A template with a threshold: a count for `depth`, a duration for `oldest_message_age`.
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(expecting = "a mapping with enabled, threshold, period, evaluation_periods, datapoints_to_alarm, treat_missing_data and description")]
+#[serde(
+    expecting = "a mapping with enabled, threshold, period, evaluation_periods, datapoints_to_alarm, treat_missing_data and description"
+)]
 pub struct RawThresholdAlarm<T> {
     pub enabled: Option<bool>,
     pub threshold: Option<T>,

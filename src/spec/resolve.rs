@@ -82,7 +82,8 @@ pub(super) fn resolve(
     checker.check_services(&spec);
     let queues = checker.build_queues(&settings, &parsed, &common_tags, &services);
     let service_policies = checker.service_policies(&settings, &spec, &overlay, &parsed, &queues);
-    let (alarms, dashboard) = checker.alarms_and_dashboard(&settings, &spec, &overlay, &parsed, &queues);
+    let (alarms, dashboard) =
+        checker.alarms_and_dashboard(&settings, &spec, &overlay, &parsed, &queues);
     if !settings_valid {
         return (None, checker.diagnostics);
     }
@@ -1188,7 +1189,9 @@ fn try_deserialize<T: DeserializeOwned>(
 /// Returns the keys valid under `parent` in a document of type `T`.
 fn valid_keys<T: DeserializeOwned>(parent: &YamlPath) -> &'static [&'static str] {
     use super::positions::Segment::Key;
-    use super::raw::{RawAlarmActions, RawAlarmSwitch, RawAlarms, RawCustomAlarm, RawThresholdAlarm};
+    use super::raw::{
+        RawAlarmActions, RawAlarmSwitch, RawAlarms, RawCustomAlarm, RawThresholdAlarm,
+    };
 
     let keys: Vec<&str> = parent
         .0

@@ -1615,7 +1615,8 @@ fn shipped_prod_values() {
     assert_eq!(
         payments.attributes.encryption,
         Encryption::SseKms {
-            key: "arn:aws:kms:ap-south-1:333333333333:key/9f4b2d6e-1a3c-4e5f-8b7a-6c5d4e3f2a1b".to_string(),
+            key: "arn:aws:kms:ap-south-1:333333333333:key/9f4b2d6e-1a3c-4e5f-8b7a-6c5d4e3f2a1b"
+                .to_string(),
             data_key_reuse_seconds: 300,
         }
     );
