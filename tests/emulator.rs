@@ -45,7 +45,7 @@ async fn shipped_spec_applies_and_replans_empty() {
     plan.expect_code(0);
     assert!(
         plan.stdout
-            .contains("No changes. 10 queue(s), 8 IAM policy(ies), 15 alarm(s) and the dashboard match the spec."),
+            .contains("No changes. 10 queue(s), 8 IAM policy(ies), 16 alarm(s) and the dashboard match the spec."),
         "{}",
         plan.stdout
     );
@@ -69,11 +69,11 @@ async fn noop_plan_call_counts() {
     assert_eq!(calls["by_operation"]["iam:ListPolicies"], 1);
     assert_eq!(calls["by_operation"]["iam:GetPolicyVersion"], 8);
     assert_eq!(calls["by_operation"]["iam:ListEntitiesForPolicy"], 8);
-    // One DescribeAlarms page, the tags of 15 alarms, and the dashboard.
+    // One DescribeAlarms page, the tags of 16 alarms, and the dashboard.
     assert_eq!(calls["by_operation"]["cloudwatch:DescribeAlarms"], 1);
-    assert_eq!(calls["by_operation"]["cloudwatch:ListTagsForResource"], 15);
+    assert_eq!(calls["by_operation"]["cloudwatch:ListTagsForResource"], 16);
     assert_eq!(calls["by_operation"]["cloudwatch:GetDashboard"], 1);
-    assert_eq!(calls["total"], 56);
+    assert_eq!(calls["total"], 57);
     assert_eq!(
         calls["by_operation"]
             .as_object()

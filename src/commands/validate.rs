@@ -27,10 +27,16 @@ pub fn validate(
             Ok(loaded) => {
                 writeln!(
                     context.stdout,
-                    "{name}: valid, {} queue(s) named {}*, {} IAM policy(ies)",
+                    "{name}: valid, {} queue(s) named {}*, {} IAM policy(ies), {} alarm(s){}",
                     loaded.desired.queues.len(),
                     loaded.desired.prefix,
-                    loaded.desired.service_policies.len()
+                    loaded.desired.service_policies.len(),
+                    loaded.desired.alarms.len(),
+                    if loaded.desired.dashboard.is_some() {
+                        ", a dashboard"
+                    } else {
+                        ""
+                    }
                 )?;
                 loaded.warnings
             }

@@ -645,3 +645,7 @@ fn dashboard_body(region: &str, queues: &[DesiredQueue]) -> Value {
     }
     json!({ "widgets": widgets })
 }
+
+#[cfg(test)]
+#[path = "alarms_tests.rs"]
+mod tests;

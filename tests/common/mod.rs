@@ -298,3 +298,16 @@ pub async fn create_role(iam: &aws_sdk_iam::Client, role: &str) {
         .await
         .unwrap_or_else(|error| panic!("create role {role}: {error:?}"));
 }
+
+/// Returns a CloudWatch client for the emulator, for alarms changed out of band.
+pub async fn cloudwatch_client() -> aws_sdk_cloudwatch::Client {
+    let config = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudwatch::config::Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(config)
+}
