@@ -167,18 +167,18 @@ pub fn diff_alarms(
         .map(|observed| (observed.alarm.name.as_str(), observed))
         .collect();
     let mut changes = Vec::new();
-    for wanted in &desired.alarms {
+    for desired_alarm in &desired.alarms {
         changes.push(diff_one(
             desired,
-            wanted,
-            live_by_name.get(wanted.alarm.name.as_str()).copied(),
+            desired_alarm,
+            live_by_name.get(desired_alarm.alarm.name.as_str()).copied(),
         ));
     }
 
     let desired_names: BTreeSet<&str> = desired
         .alarms
         .iter()
-        .map(|wanted| wanted.alarm.name.as_str())
+        .map(|desired_alarm| desired_alarm.alarm.name.as_str())
         .collect();
     let mut unmanaged = Vec::new();
     for observed in live
@@ -205,12 +205,12 @@ pub fn diff_alarms(
 
 fn diff_one(
     desired: &DesiredState,
-    wanted: &DesiredAlarm,
+    desired_alarm: &DesiredAlarm,
     live: Option<&ObservedAlarm>,
 ) -> AlarmChange {
-    let fields = field_changes(live.map(|observed| &observed.alarm), &wanted.alarm);
+    let fields = field_changes(live.map(|observed| &observed.alarm), &desired_alarm.alarm);
     let tags = tag_changes(
-        &wanted.tags,
+        &desired_alarm.tags,
         &live
             .map(|observed| observed.tags.clone())
             .unwrap_or_default(),
@@ -225,11 +225,11 @@ fn diff_one(
     };
     AlarmChange {
         action,
-        name: wanted.alarm.name.clone(),
-        queue: Some(wanted.queue.clone()),
-        template: Some(wanted.template.clone()),
+        name: desired_alarm.alarm.name.clone(),
+        queue: Some(desired_alarm.queue.clone()),
+        template: Some(desired_alarm.template.clone()),
         arn: live.map(|observed| observed.arn.clone()),
-        definition: Some(wanted.alarm.clone()),
+        definition: Some(desired_alarm.alarm.clone()),
         fields,
         tags,
     }
@@ -261,23 +261,23 @@ pub fn diff_dashboard(
         serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_string()))
     });
     match (&desired.dashboard, live) {
-        (Some(wanted), None) => Some(DashboardChange {
+        (Some(desired_alarm), None) => Some(DashboardChange {
             action: Action::Create,
-            name: wanted.name.clone(),
+            name: desired_alarm.name.clone(),
             before: None,
-            after: Some(wanted.body.clone()),
+            after: Some(desired_alarm.body.clone()),
         }),
-        (Some(wanted), Some(live)) if live == wanted.body => Some(DashboardChange {
+        (Some(desired_alarm), Some(live)) if live == desired_alarm.body => Some(DashboardChange {
             action: Action::NoOp,
-            name: wanted.name.clone(),
+            name: desired_alarm.name.clone(),
             before: None,
             after: None,
         }),
-        (Some(wanted), Some(live)) => Some(DashboardChange {
+        (Some(desired_alarm), Some(live)) => Some(DashboardChange {
             action: Action::Update,
-            name: wanted.name.clone(),
+            name: desired_alarm.name.clone(),
             before: Some(live),
-            after: Some(wanted.body.clone()),
+            after: Some(desired_alarm.body.clone()),
         }),
         (None, Some(live)) => Some(DashboardChange {
             action: Action::Delete,
@@ -354,8 +354,8 @@ queues:
         let live: Vec<ObservedAlarm> = desired
             .alarms
             .iter()
-            .map(|wanted| {
-                let mut alarm = wanted.alarm.clone();
+            .map(|desired_alarm| {
+                let mut alarm = desired_alarm.alarm.clone();
                 // CloudWatch reports these defaults explicitly; they mean the same.
                 alarm.datapoints_to_alarm = Some(alarm.evaluation_periods);
                 observed(&alarm, &desired)
@@ -374,7 +374,7 @@ queues:
         let mut live: Vec<ObservedAlarm> = desired
             .alarms
             .iter()
-            .map(|wanted| observed(&wanted.alarm, &desired))
+            .map(|desired_alarm| observed(&desired_alarm.alarm, &desired))
             .collect();
         live[0].alarm.threshold = 900.0;
         let (changes, _) = diff_alarms(&desired, &live);
@@ -395,7 +395,7 @@ queues:
         let custom = desired
             .alarms
             .iter()
-            .find(|wanted| wanted.template == "latency")
+            .find(|desired_alarm| desired_alarm.template == "latency")
             .expect("custom");
         assert!(custom.alarm.dimensions.is_empty());
         let mut live = custom.alarm.clone();

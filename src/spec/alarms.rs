@@ -1,9 +1,9 @@
 //! CloudWatch alarms and the dashboard: templates with defaults, custom alarms, validation of
 //! periods, thresholds and actions, and the deterministic dashboard body.
 //!
-//! Limits come from the CloudWatch PutMetricAlarm reference: a period of 10, 20, 30 or a
-//! multiple of 60 seconds, period × evaluation periods at most one day for periods under an
-//! hour (seven days otherwise), and at most five actions per list.
+//! Limits come from the CloudWatch PutMetricAlarm reference. A period is 10, 20, 30 or a
+//! multiple of 60 seconds. Period × evaluation periods is at most one day for periods under an
+//! hour, and seven days otherwise. Each action list has at most five topics.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -212,6 +212,7 @@ impl Checker<'_> {
     ) -> Option<(i32, i32, Option<i32>, String)> {
         let key =
             |field: &'static str| -> Vec<&str> { path.iter().copied().chain([field]).collect() };
+
         let mut valid = true;
         let period = period.map_or(DEFAULT_PERIOD, |Seconds(seconds)| seconds);
         if !is_valid_period(period) {
@@ -222,6 +223,7 @@ impl Checker<'_> {
             );
             valid = false;
         }
+
         let evaluation_periods = evaluation_periods.unwrap_or(default_periods);
         if evaluation_periods < 1 {
             self.alarm_error(
@@ -231,6 +233,7 @@ impl Checker<'_> {
             );
             valid = false;
         }
+
         let limit: u64 = if period < 3_600 { 86_400 } else { 604_800 };
         let span = period.saturating_mul(evaluation_periods.max(0) as u64);
         if valid && span > limit {
@@ -242,12 +245,14 @@ impl Checker<'_> {
             ));
             valid = false;
         }
+
         if let Some(datapoints) = datapoints_to_alarm
             && !(1..=evaluation_periods).contains(&datapoints)
         {
             self.alarm_error(queue, &key("datapoints_to_alarm"), format!("datapoints_to_alarm must be between 1 and evaluation_periods ({evaluation_periods}), got {datapoints}"));
             valid = false;
         }
+
         let treat = treat_missing_data
             .cloned()
             .unwrap_or_else(|| DEFAULT_TREAT_MISSING_DATA.to_string());
