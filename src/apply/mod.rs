@@ -202,6 +202,8 @@ async fn run_steps<C: Cloud>(
                 resource: resource.clone(),
                 operation,
             }),
+            // Not a failure: the phase loop reports the interruption.
+            Err(CloudError::Interrupted) => return Ok(()),
             Err(error) => {
                 tracing::warn!(resource = %resource, operation, error = %error_chain(&error), "apply step failed");
                 return Err(StepFailure {
@@ -246,6 +248,10 @@ async fn run_step<C: Cloud>(
     match step {
         Step::PutAlarm { alarm, tags } => {
             options.alarm_writes.acquire().await;
+            // The wait for a slot can be long, so a stop requested meanwhile skips the write.
+            if options.stop.load(Ordering::SeqCst) {
+                return Err(CloudError::Interrupted);
+            }
             cloud.put_metric_alarm(alarm, tags).await?;
             tracing::info!("wrote alarm");
             return Ok(None);

@@ -535,3 +535,32 @@ async fn alarm_writes_are_paced() {
     );
     assert_eq!(cloud.api_calls().get("cloudwatch:PutMetricAlarm"), 300);
 }
+
+#[tokio::test(start_paused = true)]
+async fn stop_skips_alarm_writes_waiting_for_slot() {
+    let queues: String = (0..20).map(|index| format!("  q{index}: {{}}\n")).collect();
+    let spec = format!("project: shop\ndashboard: false\nqueues:\n{queues}");
+    let cloud = MemoryCloud::new("123456789012");
+    let desired_state = desired(&spec);
+    let mut plan = plan_against(&cloud, &desired_state).await;
+    let (alarms, unmanaged) = crate::plan::alarms::diff_alarms(&desired_state, &[]);
+    plan.set_monitoring(alarms, unmanaged, None);
+    let options = ApplyOptions::default();
+    let stop = options.stop.clone();
+    let interrupt = async {
+        // Queues take no time on the fake; after 2 s about six alarm writes have started.
+        tokio::time::sleep(Duration::from_millis(1_900)).await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+
+    let (result, ()) = tokio::join!(
+        apply(&cloud, &plan, SafetyFlags::default(), &options),
+        interrupt
+    );
+
+    assert!(
+        matches!(result, Err(ApplyError::Interrupted { .. })),
+        "{result:?}"
+    );
+    assert_eq!(cloud.api_calls().get("cloudwatch:PutMetricAlarm"), 6);
+}

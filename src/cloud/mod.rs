@@ -50,6 +50,9 @@ pub enum CloudError {
         #[source]
         source: BoxError,
     },
+    /// A stop was requested before the call was sent, so it was not made.
+    #[error("not sent, because a stop was requested")]
+    Interrupted,
     /// The connection settings cannot be used.
     #[error("{0}")]
     Configuration(String),

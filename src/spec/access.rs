@@ -82,15 +82,25 @@ fn is_anyone(principal: Option<&Value>) -> bool {
     }
 }
 
+/// Checks whether an action pattern is a wildcard that can match an action that changes
+/// something. `sqs:Get*` and `sqs:List*` match only reads.
+fn is_writing_wildcard(action: &str) -> bool {
+    let lower = action.to_ascii_lowercase();
+    let wildcard = lower.contains('*') || lower.contains('?');
+    wildcard && !(lower.starts_with("sqs:get") || lower.starts_with("sqs:list"))
+}
+
 /// Checks whether a condition block names a key that narrows who can call.
 fn has_narrowing_condition(condition: Option<&Value>) -> bool {
     let Some(Value::Object(operators)) = condition else {
         return false;
     };
+    // A key whose value is "*" matches every caller, so it narrows nothing.
     operators.values().any(|block| match block {
-        Value::Object(keys) => keys
-            .keys()
-            .any(|key| NARROWING_CONDITION_KEYS.contains(&key.to_ascii_lowercase().as_str())),
+        Value::Object(keys) => keys.iter().any(|(key, values)| {
+            NARROWING_CONDITION_KEYS.contains(&key.to_ascii_lowercase().as_str())
+                && !strings(Some(values)).iter().any(|value| value == "*")
+        }),
         _ => false,
     })
 }
@@ -284,6 +294,23 @@ impl Checker<'_> {
         if let Some(action) = broad {
             self.queue_error_at(queue, &path.key("Action"), format!(
                 "{label} allows \"{action}\", which includes DeleteQueue, PurgeQueue and SetQueueAttributes; list only the actions the principal needs, such as sqs:SendMessage"
+            ));
+        } else if let Some(action) = strings(grant.get("Action"))
+            .into_iter()
+            .find(|action| is_writing_wildcard(action))
+        {
+            self.queue_error_at(queue, &path.key("Action"), format!(
+                "{label} allows the wildcard action \"{action}\", which can match more than intended; list the exact actions, such as sqs:SendMessage"
+            ));
+        }
+        if grant.contains_key("NotPrincipal") {
+            self.queue_error_at(queue, &path.key("NotPrincipal"), format!(
+                "{label} allows NotPrincipal, which grants every principal except the ones named; name the principals under Principal instead"
+            ));
+        }
+        if grant.contains_key("NotAction") {
+            self.queue_error_at(queue, &path.key("NotAction"), format!(
+                "{label} allows NotAction, which grants every action except the ones named, DeleteQueue and PurgeQueue among them; list the actions under Action instead"
             ));
         }
         valid
@@ -479,8 +506,15 @@ impl Checker<'_> {
             SPEC_FILE
         };
         if size > MAX_IAM_POLICY_CHARACTERS {
+            // NOTE: one operators policy covers every dead-letter queue, so an environment with
+            // more than about 49 of them cannot have an operators role until the policy splits.
+            let advice = if service == OPERATORS {
+                "the operators policy names every dead-letter queue and its source, so leave operators_role out of this environment or give it fewer dead-letter queues"
+            } else {
+                "so give the service fewer queues or split it into two services"
+            };
             self.key_error(file, path.clone(), format!(
-                "the IAM policy of service \"{service}\" would be {size} characters without white space; IAM allows at most {MAX_IAM_POLICY_CHARACTERS} for a managed policy, so give the service fewer queues or split it into two services"
+                "the IAM policy of service \"{service}\" would be {size} characters without white space; IAM allows at most {MAX_IAM_POLICY_CHARACTERS} for a managed policy, {advice}"
             ));
             return None;
         }

@@ -437,7 +437,7 @@ queues:
     encryption: sse-kms
     consumers: [checkout]
 ";
-    let key = "arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let key = "arn:aws:kms:ap-south-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     let environment = format!("{CHECKOUT_ENVIRONMENT}kms_key: {key}\n");
 
     let loaded = loaded_with(spec, &environment);
@@ -835,4 +835,91 @@ queues:
         })
     );
     assert_eq!(loaded.desired.service_policies.len(), 3);
+}
+
+#[test]
+fn allow_with_not_principal_or_not_action_is_rejected() {
+    let spec = "\
+project: shop
+queues:
+  orders:
+    grants:
+      - {Sid: Everyone, Effect: Allow, NotPrincipal: {AWS: '111122223333'}, Action: sqs:SendMessage}
+      - {Sid: Everything, Effect: Allow, Principal: {AWS: '111122223333'}, NotAction: sqs:DeleteQueue}
+      - {Sid: Purges, Effect: Allow, Principal: {AWS: '111122223333'}, Action: 'sqs:Purge*'}
+";
+    let messages: Vec<String> = match crate::spec::load_from_text(
+        "queues.yaml",
+        spec,
+        "dev",
+        "region: us-east-1\naccount_id: \"123456789012\"\n",
+    ) {
+        Err(crate::spec::SpecError::Invalid { diagnostics }) => diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.message.clone())
+            .collect(),
+        other => panic!("expected errors, got {other:?}"),
+    };
+    assert_eq!(
+        messages,
+        vec![
+            "grant \"Everyone\" allows NotPrincipal, which grants every principal except the ones named; name the principals under Principal instead".to_string(),
+            "grant \"Everything\" allows NotAction, which grants every action except the ones named, DeleteQueue and PurgeQueue among them; list the actions under Action instead".to_string(),
+            "grant \"Purges\" allows the wildcard action \"sqs:Purge*\", which can match more than intended; list the exact actions, such as sqs:SendMessage".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn wildcard_condition_value_does_not_narrow() {
+    let spec = "\
+project: shop
+queues:
+  orders:
+    grants:
+      - Sid: AnyAccount
+        Effect: Allow
+        Principal: '*'
+        Action: sqs:SendMessage
+        Condition: {StringLike: {aws:SourceAccount: '*'}}
+";
+    let messages: Vec<String> = match crate::spec::load_from_text(
+        "queues.yaml",
+        spec,
+        "dev",
+        "region: us-east-1\naccount_id: \"123456789012\"\n",
+    ) {
+        Err(crate::spec::SpecError::Invalid { diagnostics }) => diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.message.clone())
+            .collect(),
+        other => panic!("expected errors, got {other:?}"),
+    };
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].starts_with("grant \"AnyAccount\" allows any principal"),
+        "{}",
+        messages[0]
+    );
+}
+
+#[test]
+fn kms_key_of_other_region_is_rejected() {
+    let spec = "project: p\nqueues:\n  orders:\n    encryption: {type: sse-kms, kms_key: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'}\n";
+    let messages: Vec<String> = match crate::spec::load_from_text(
+        "queues.yaml",
+        spec,
+        "dev",
+        "region: us-east-1\naccount_id: \"123456789012\"\n",
+    ) {
+        Err(crate::spec::SpecError::Invalid { diagnostics }) => diagnostics
+            .iter()
+            .map(|diagnostic| diagnostic.message.clone())
+            .collect(),
+        other => panic!("expected errors, got {other:?}"),
+    };
+    assert_eq!(
+        messages,
+        vec!["KMS key \"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\" is not in the queue's region us-east-1; SQS uses keys of the queue's own region".to_string()]
+    );
 }

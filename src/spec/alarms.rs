@@ -36,6 +36,8 @@ const COMPARISONS: &[&str] = &[
 ];
 const TREAT_MISSING_DATA: &[&str] = &["breaching", "notBreaching", "ignore", "missing"];
 const SQS_NAMESPACE: &str = "AWS/SQS";
+/// CloudWatch's limit on the widgets of one dashboard.
+const MAX_DASHBOARD_WIDGETS: usize = 500;
 
 /// Alarm actions of the environment, validated.
 #[derive(Default)]
@@ -50,16 +52,22 @@ fn is_valid_period(seconds: u64) -> bool {
     matches!(seconds, 10 | 20 | 30) || (seconds > 0 && seconds.is_multiple_of(60))
 }
 
-/// Checks an extended statistic such as `p99`, `p99.9` or `tm90`.
+/// Checks an extended statistic written as a percentile from 0 to 100, such as `p99`,
+/// `p99.9` or `tm90`.
+// NOTE: CloudWatch also takes range forms such as `tm(10%:90%)`; they are rejected here.
 fn is_extended_statistic(text: &str) -> bool {
     let digits = ["p", "tm", "tc", "ts", "wm"]
         .iter()
         .find_map(|prefix| text.strip_prefix(prefix))
         .unwrap_or_default();
-    !digits.is_empty()
+    let well_formed = !digits.is_empty()
         && digits
             .chars()
-            .all(|character| character.is_ascii_digit() || character == '.')
+            .all(|character| character.is_ascii_digit() || character == '.');
+    well_formed
+        && digits
+            .parse::<f64>()
+            .is_ok_and(|percentile| (0.0..=100.0).contains(&percentile))
 }
 
 impl Checker<'_> {
@@ -79,7 +87,20 @@ impl Checker<'_> {
             if arns.len() > MAX_ACTIONS {
                 self.error(ENVIRONMENT_FILE, path.clone(), format!("alarm_actions.{field} has {} topics; CloudWatch allows at most {MAX_ACTIONS} per list", arns.len()));
             }
-            for arn in arns {
+            let mut seen = BTreeSet::new();
+            for (index, arn) in arns.iter().enumerate() {
+                let path = YamlPath(vec![
+                    super::positions::Segment::Key("alarm_actions".into()),
+                    super::positions::Segment::Key(field.to_string()),
+                    super::positions::Segment::Index(index),
+                ]);
+                if !seen.insert(arn) {
+                    self.error(
+                        ENVIRONMENT_FILE,
+                        path.clone(),
+                        format!("topic \"{arn}\" is listed twice in alarm_actions.{field}"),
+                    );
+                }
                 let parts: Vec<&str> = arn.splitn(6, ':').collect();
                 let well_formed = parts.len() == 6
                     && parts[0] == "arn"
@@ -173,6 +194,21 @@ impl Checker<'_> {
             name: model::dashboard_name(&settings.prefix),
             body: dashboard_body(&settings.region, queues),
         });
+        if let Some(widgets) = dashboard
+            .as_ref()
+            .and_then(|dashboard| dashboard.body["widgets"].as_array())
+            .map(Vec::len)
+            && widgets > MAX_DASHBOARD_WIDGETS
+        {
+            let origin = if overlay.dashboard.is_some() {
+                (ENVIRONMENT_FILE, YamlPath::keys(["dashboard"]))
+            } else {
+                (super::resolve::SPEC_FILE, YamlPath::keys(["queues"]))
+            };
+            self.error(origin.0, origin.1, format!(
+                "the dashboard would have {widgets} widgets; CloudWatch allows at most {MAX_DASHBOARD_WIDGETS} per dashboard, so set dashboard: false for this environment"
+            ));
+        }
         (alarms, dashboard)
     }
 
@@ -288,11 +324,11 @@ impl Checker<'_> {
             return None;
         }
         let threshold = raw.threshold.unwrap_or(DEFAULT_DEPTH_THRESHOLD);
-        if threshold < 0.0 {
+        if !threshold.is_finite() || threshold < 0.0 {
             self.alarm_error(
                 owner,
                 &["depth", "threshold"],
-                format!("depth threshold must not be negative, got {threshold}"),
+                format!("depth threshold must be a finite number of messages, at least 0, got {threshold}"),
             );
             return None;
         }
@@ -433,6 +469,14 @@ impl Checker<'_> {
             );
             return None;
         };
+        if !threshold.is_finite() {
+            self.alarm_error(
+                owner,
+                &at("threshold"),
+                format!("threshold must be a finite number, got {threshold}"),
+            );
+            valid = false;
+        }
         let comparison = raw
             .comparison
             .clone()
@@ -463,6 +507,12 @@ impl Checker<'_> {
                     valid = false;
                 }
                 Some(_) => {}
+            }
+        }
+        for (dimension, value) in &dimensions {
+            if dimension.is_empty() || value.is_empty() {
+                self.alarm_error(owner, &at("dimensions"), format!("dimension \"{dimension}\" of custom alarm \"{name}\" needs a name and a value; CloudWatch takes 1 to 255 and 1 to 1024 characters"));
+                valid = false;
             }
         }
         if dimensions.len() > MAX_DIMENSIONS {

@@ -150,8 +150,8 @@ fn foreign_topic_is_rejected() {
     assert_eq!(
         errors_with("project: shop\nqueues:\n  orders: {}\n", &environment),
         vec![
-            "environments/dev.yaml:4:10: alarm_actions.alarm: topic \"arn:aws:sns:eu-west-1:123456789012:oncall\" in alarm_actions.alarm is not in this environment's region us-east-1 and account 123456789012; CloudWatch notifies topics of its own region and account".to_string(),
-            "environments/dev.yaml:5:7: alarm_actions.ok: invalid SNS topic ARN \"not-an-arn\" in alarm_actions.ok: expected arn:aws:sns:<region>:<account>:<topic>".to_string(),
+            "environments/dev.yaml:4:11: alarm_actions.alarm[0]: topic \"arn:aws:sns:eu-west-1:123456789012:oncall\" in alarm_actions.alarm is not in this environment's region us-east-1 and account 123456789012; CloudWatch notifies topics of its own region and account".to_string(),
+            "environments/dev.yaml:5:8: alarm_actions.ok[0]: invalid SNS topic ARN \"not-an-arn\" in alarm_actions.ok: expected arn:aws:sns:<region>:<account>:<topic>".to_string(),
         ]
     );
 }
@@ -212,4 +212,44 @@ fn dashboard_can_be_turned_off() {
     )
     .expect("valid");
     assert_eq!(loaded.desired.dashboard, None);
+}
+
+#[test]
+fn duplicate_topic_is_rejected() {
+    let environment = format!(
+        "{ENVIRONMENT}alarm_actions:\n  alarm: [arn:aws:sns:us-east-1:123456789012:oncall, arn:aws:sns:us-east-1:123456789012:oncall]\n"
+    );
+    assert_eq!(
+        errors_with("project: shop\nqueues:\n  orders: {}\n", &environment),
+        vec!["environments/dev.yaml:4:54: alarm_actions.alarm[1]: topic \"arn:aws:sns:us-east-1:123456789012:oncall\" is listed twice in alarm_actions.alarm".to_string()]
+    );
+}
+
+#[test]
+fn infinite_threshold_and_bad_percentile_are_rejected() {
+    let alarms = "      depth: {threshold: .inf}\n      custom:\n        latency:\n          namespace: Shop\n          metric_name: Latency\n          extended_statistic: p101\n          threshold: 1\n";
+    let messages: Vec<String> = errors(&queue_with_alarms(alarms))
+        .into_iter()
+        .map(|line| line.splitn(3, ": ").nth(2).unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        messages,
+        vec![
+            "depth threshold must be a finite number of messages, at least 0, got inf".to_string(),
+            "invalid extended_statistic \"p101\": expected a percentile such as p99 or p99.9"
+                .to_string(),
+        ]
+    );
+}
+
+#[test]
+fn dashboard_over_widget_limit_is_rejected() {
+    let queues: String = (0..126)
+        .map(|index| format!("  q{index}: {{dead_letter: {{max_receive_count: 3}}}}\n"))
+        .collect();
+    let spec = format!("project: shop\nqueues:\n{queues}");
+    assert_eq!(
+        errors(&spec),
+        vec!["queues.yaml:3:3: queues: the dashboard would have 504 widgets; CloudWatch allows at most 500 per dashboard, so set dashboard: false for this environment".to_string()]
+    );
 }

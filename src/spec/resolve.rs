@@ -741,6 +741,16 @@ impl Checker<'_> {
         );
         let key = raw.kms_key.clone().or_else(|| settings.kms_key.clone());
         match key {
+            Some(key)
+                if key.starts_with("arn:")
+                    && key.split(':').nth(3) != Some(settings.region.as_str()) =>
+            {
+                self.queue_error(queue, &["encryption"], format!(
+                    "KMS key \"{key}\" is not in the queue's region {}; SQS uses keys of the queue's own region",
+                    settings.region
+                ));
+                Encryption::SseSqs
+            }
             Some(key) if !key.trim().is_empty() => Encryption::SseKms {
                 key,
                 data_key_reuse_seconds,
