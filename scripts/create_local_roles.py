@@ -28,10 +28,17 @@ TRUST_POLICY = json.dumps(
 )
 
 
-def role_names(environment_file):
-    """Return the service roles and the operators role an environment file names."""
+EMULATOR_ACCOUNT = "123456789012"
+
+
+def load_environment(environment_file):
+    """Return the parsed environment file."""
     with open(environment_file, encoding="utf-8") as handle:
-        environment = yaml.safe_load(handle) or {}
+        return yaml.safe_load(handle) or {}
+
+
+def role_names(environment):
+    """Return the service roles and the operators role an environment names."""
     roles = list((environment.get("services") or {}).values())
     if environment.get("operators_role"):
         roles.append(environment["operators_role"])
@@ -47,6 +54,17 @@ def main(arguments):
         print(f"create_local_roles: endpoint {endpoint} is not on loopback", file=sys.stderr)
         return 1
 
+    environment = load_environment(environment_file)
+    # The emulator serves every request as its default account, so roles for an environment
+    # of another account would be created where sqsform never looks for them.
+    if not environment.get("emulator_credentials") or str(environment.get("account_id")) != EMULATOR_ACCOUNT:
+        print(
+            f"create_local_roles: {environment_file} is not an emulator environment "
+            f"(emulator_credentials: true and account_id \"{EMULATOR_ACCOUNT}\"); nothing created",
+            file=sys.stderr,
+        )
+        return 1
+
     iam = boto3.client(
         "iam",
         endpoint_url=endpoint,
@@ -54,7 +72,7 @@ def main(arguments):
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    for role in role_names(environment_file):
+    for role in role_names(environment):
         try:
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_POLICY)
             print(f"created role {role}", file=sys.stderr)

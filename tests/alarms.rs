@@ -72,7 +72,7 @@ async fn apply_creates_alarms_and_dashboard() {
     let plan = workspace.run(&["plan"]);
     plan.expect_code(0);
     assert!(
-        plan.stdout.contains("Alarms: 5 to create, 0 to update, 0 to delete, 0 to adopt, 0 unchanged; 1 new dashboard(s). CloudWatch bills every alarm and dashboard monthly."),
+        plan.stdout.contains("Alarms: 5 to create, 0 to update, 0 to delete, 0 to adopt, 0 unchanged; dashboard to create. CloudWatch bills every alarm and dashboard monthly."),
         "{}",
         plan.stdout
     );

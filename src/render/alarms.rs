@@ -80,6 +80,17 @@ pub(super) fn write_dashboard_change(
         "  {marker} {verb} dashboard {}",
         style.bold(&change.name)
     )?;
+    if change.before.is_some() && change.after.is_some() {
+        write_body_diff(out, change, style)?;
+    } else if let Some(after) = &change.after {
+        let widgets = after["widgets"].as_array().map_or(0, Vec::len);
+        writeln!(out, "      {widgets} widget(s)")?;
+    }
+    Ok(())
+}
+
+/// Writes a line diff of the live dashboard body against the desired one.
+fn write_body_diff(out: &mut dyn Write, change: &DashboardChange, style: Style) -> io::Result<()> {
     if let (Some(before), Some(after)) = (&change.before, &change.after) {
         let before_text = serde_json::to_string_pretty(before).unwrap_or_default() + "\n";
         let after_text = serde_json::to_string_pretty(after).unwrap_or_default() + "\n";
@@ -96,9 +107,6 @@ pub(super) fn write_dashboard_change(
                 writeln!(out, "        {painted}")?;
             }
         }
-    } else if let Some(after) = &change.after {
-        let widgets = after["widgets"].as_array().map_or(0, Vec::len);
-        writeln!(out, "      {widgets} widget(s)")?;
     }
     Ok(())
 }
@@ -112,9 +120,62 @@ pub struct AlarmDrift {
     pub fields: Vec<AttributeDrift>,
 }
 
-/// Returns the alarm and dashboard drift a plan describes.
+/// The difference between the dashboard and the spec, as `drift` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DashboardDrift {
+    pub name: String,
+    /// `missing`, `changed` or `unexpected`.
+    pub kind: &'static str,
+}
+
+/// Returns the dashboard drift a plan describes.
+pub fn dashboard_drift(plan: &Plan) -> Option<DashboardDrift> {
+    let change = plan
+        .dashboard
+        .as_ref()
+        .filter(|change| change.action != Action::NoOp)?;
+    let kind = match change.action {
+        Action::Create => "missing",
+        Action::Delete => "unexpected",
+        _ => "changed",
+    };
+    Some(DashboardDrift {
+        name: change.name.clone(),
+        kind,
+    })
+}
+
+/// Writes dashboard drift for people, with a line diff of the body when it changed.
+pub(super) fn write_dashboard_drift(
+    out: &mut dyn Write,
+    plan: &Plan,
+    drift: &DashboardDrift,
+    style: Style,
+) -> io::Result<()> {
+    let description = match drift.kind {
+        "missing" => "missing: in the spec but not in CloudWatch",
+        "unexpected" => "unexpected: the environment turned the dashboard off",
+        _ => "changed (lines marked - are in CloudWatch, + in the spec)",
+    };
+    writeln!(
+        out,
+        "  {} {}: {description}",
+        style.yellow("!"),
+        style.bold(&format!("dashboard {}", drift.name))
+    )?;
+    if let Some(change) = plan
+        .dashboard
+        .as_ref()
+        .filter(|change| change.before.is_some() && change.after.is_some())
+    {
+        write_body_diff(out, change, style)?;
+    }
+    Ok(())
+}
+
+/// Returns the alarm drift a plan describes.
 pub fn alarm_drift(plan: &Plan) -> Vec<AlarmDrift> {
-    let mut drift: Vec<AlarmDrift> = plan
+    let drift: Vec<AlarmDrift> = plan
         .alarms
         .iter()
         .filter(|change| change.action != Action::NoOp)
@@ -156,22 +217,6 @@ pub fn alarm_drift(plan: &Plan) -> Vec<AlarmDrift> {
             }
         })
         .collect();
-    if let Some(change) = plan
-        .dashboard
-        .as_ref()
-        .filter(|change| change.action != Action::NoOp)
-    {
-        let kind = match change.action {
-            Action::Create => "missing",
-            Action::Delete => "unexpected",
-            _ => "changed",
-        };
-        drift.push(AlarmDrift {
-            name: format!("dashboard {}", change.name),
-            kind,
-            fields: Vec::new(),
-        });
-    }
     drift
 }
 
@@ -187,11 +232,7 @@ pub(super) fn write_alarm_drift(
         "unowned" => "unowned: exists without sqsform's ownership tags",
         _ => "changed",
     };
-    let subject = if drift.name.starts_with("dashboard ") {
-        drift.name.clone()
-    } else {
-        format!("alarm {}", drift.name)
-    };
+    let subject = format!("alarm {}", drift.name);
     writeln!(
         out,
         "  {} {}: {description}",

@@ -14,7 +14,7 @@ use crate::plan::{Action, AttributeChange, Plan, QueueChange};
 mod alarms;
 mod iam;
 
-pub use alarms::{AlarmDrift, alarm_drift};
+pub use alarms::{AlarmDrift, DashboardDrift, alarm_drift, dashboard_drift};
 pub use iam::{PolicyDrift, policy_drift};
 
 /// Version of the JSON documents below; it changes when a field changes meaning or goes away.
@@ -198,21 +198,22 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
     }
     if !plan.alarms.is_empty() || plan.dashboard.is_some() {
         let alarm_counts = plan.alarm_summary;
-        let new_dashboards = usize::from(
-            plan.dashboard
-                .as_ref()
-                .is_some_and(|change| change.action == Action::Create),
-        );
+        let dashboard = match plan.dashboard.as_ref().map(|change| change.action) {
+            Some(Action::Create) => "dashboard to create",
+            Some(Action::Update) => "dashboard to update",
+            Some(Action::Delete) => "dashboard to delete",
+            Some(_) => "dashboard unchanged",
+            None => "no dashboard",
+        };
         writeln!(
             out,
-            "{} {} to create, {} to update, {} to delete, {} to adopt, {} unchanged; {} new dashboard(s). CloudWatch bills every alarm and dashboard monthly.",
+            "{} {} to create, {} to update, {} to delete, {} to adopt, {} unchanged; {dashboard}. CloudWatch bills every alarm and dashboard monthly.",
             style.bold("Alarms:"),
             alarm_counts.create,
             alarm_counts.update,
             alarm_counts.delete,
             alarm_counts.adopt,
-            alarm_counts.unchanged,
-            new_dashboards
+            alarm_counts.unchanged
         )?;
     }
     Ok(())
@@ -426,11 +427,13 @@ pub fn drift_of(plan: &Plan) -> Vec<QueueDrift> {
 #[derive(Serialize)]
 pub struct DriftDocument<'a> {
     pub format_version: u32,
+    pub project: &'a str,
     pub environment: &'a str,
     pub drifted: bool,
     pub queues: Vec<QueueDrift>,
     pub policies: Vec<PolicyDrift>,
     pub alarms: Vec<AlarmDrift>,
+    pub dashboard: Option<DashboardDrift>,
     /// Queues that match the spec.
     pub in_sync: usize,
     pub api_calls: &'a ApiCalls,
@@ -441,13 +444,19 @@ pub fn drift_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io:
     let queues = drift_of(plan);
     let policies = policy_drift(plan);
     let alarms = alarm_drift(plan);
+    let dashboard = dashboard_drift(plan);
     let document = DriftDocument {
+        project: &plan.project,
         format_version: JSON_FORMAT_VERSION,
         environment: &plan.environment,
-        drifted: !queues.is_empty() || !policies.is_empty() || !alarms.is_empty(),
+        drifted: !queues.is_empty()
+            || !policies.is_empty()
+            || !alarms.is_empty()
+            || dashboard.is_some(),
         queues,
         policies,
         alarms,
+        dashboard,
         in_sync: plan.summary.unchanged,
         api_calls,
     };
@@ -460,10 +469,16 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     let queues = drift_of(plan);
     let policies = policy_drift(plan);
     let monitoring = alarm_drift(plan);
-    if queues.is_empty() && policies.is_empty() && monitoring.is_empty() {
+    let dashboard = dashboard_drift(plan);
+    if queues.is_empty() && policies.is_empty() && monitoring.is_empty() && dashboard.is_none() {
+        let with_dashboard = if plan.dashboard.is_some() {
+            " and the dashboard"
+        } else {
+            ""
+        };
         return writeln!(
             out,
-            "No drift: {} queue(s), {} IAM policy(ies) and {} alarm(s) in {} / {} match the spec.",
+            "No drift: {} queue(s), {} IAM policy(ies), {} alarm(s){with_dashboard} in {} / {} match the spec.",
             plan.summary.unchanged,
             plan.policy_summary.unchanged,
             plan.alarm_summary.unchanged,
@@ -476,10 +491,10 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
         policy_count.push_str(&format!(" and {} IAM policy(ies)", policies.len()));
     }
     if !monitoring.is_empty() {
-        policy_count.push_str(&format!(
-            " and {} alarm(s) or dashboard(s)",
-            monitoring.len()
-        ));
+        policy_count.push_str(&format!(" and {} alarm(s)", monitoring.len()));
+    }
+    if dashboard.is_some() {
+        policy_count.push_str(" and the dashboard");
     }
     writeln!(
         out,
@@ -494,6 +509,9 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     }
     for drift in &monitoring {
         alarms::write_alarm_drift(out, drift, style)?;
+    }
+    if let Some(drift) = &dashboard {
+        alarms::write_dashboard_drift(out, plan, drift, style)?;
     }
     for queue in &queues {
         let description = match queue.kind {

@@ -179,7 +179,8 @@ pub fn load(paths: &SpecPaths, environment: &str) -> Result<Loaded, SpecError> {
         });
     }
     let files = [spec, read(&environment_path)?];
-    let (desired, diagnostics) = resolve::resolve(&files, environment);
+    let (desired, mut diagnostics) = resolve::resolve(&files, environment);
+    sort_diagnostics(&mut diagnostics);
     match desired {
         Some(desired) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => Ok(Loaded {
             desired,
@@ -203,7 +204,8 @@ pub fn load_from_text(
             environment_text.to_string(),
         ),
     ];
-    let (desired, diagnostics) = resolve::resolve(&files, environment);
+    let (desired, mut diagnostics) = resolve::resolve(&files, environment);
+    sort_diagnostics(&mut diagnostics);
     match desired {
         Some(desired) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => Ok(Loaded {
             desired,
@@ -211,6 +213,17 @@ pub fn load_from_text(
         }),
         _ => Err(SpecError::Invalid { diagnostics }),
     }
+}
+
+/// Orders diagnostics by file, line and column, so they read top to bottom.
+fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|left, right| {
+        (&left.file, left.line.unwrap_or(0), left.column.unwrap_or(0)).cmp(&(
+            &right.file,
+            right.line.unwrap_or(0),
+            right.column.unwrap_or(0),
+        ))
+    });
 }
 
 fn read(path: &Path) -> Result<SourceFile, SpecError> {

@@ -1089,8 +1089,8 @@ queues:
     assert_eq!(
         errors(spec),
         vec![
-            "queues.yaml:6:7: queues.a.encryption.kms_kye: unknown key \"kms_kye\"; did you mean \"kms_key\"?",
             "queues.yaml:5:7: queues.a.encryption: sse-kms needs a key: set encryption.kms_key, or kms_key in the environment file",
+            "queues.yaml:6:7: queues.a.encryption.kms_kye: unknown key \"kms_kye\"; did you mean \"kms_key\"?",
         ]
     );
 }
@@ -1369,8 +1369,8 @@ queues:
         vec![
             "environments/dev.yaml:1:1: (document): missing region, for example region: ap-south-1",
             "environments/dev.yaml:1:13: account_id: invalid account_id \"12345\": expected 12 digits in quotes, such as \"123456789012\"",
-            "queues.yaml:5:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, alarms, tags",
             "queues.yaml:4:12: queues.a.delay: delay must be between 0s and 15m (0 to 900 seconds), got 901 seconds",
+            "queues.yaml:5:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, alarms, tags",
         ]
     );
 }
@@ -1398,10 +1398,10 @@ queues:
     assert_eq!(
         errors_with(&spec, &environment),
         vec![
-            "queues.yaml:3:3: tags.aws:team: invalid tag key \"aws:team\": the aws: prefix is reserved by AWS".to_string(),
             "environments/dev.yaml:4:3: tags.aws:cloudformation:stack: invalid tag key \"aws:cloudformation:stack\": the aws: prefix is reserved by AWS".to_string(),
-            "queues.yaml:9:7: queues.a.tags.long: tag \"long\" has a value of 257 characters; SQS allows at most 256".to_string(),
+            "queues.yaml:3:3: tags.aws:team: invalid tag key \"aws:team\": the aws: prefix is reserved by AWS".to_string(),
             "queues.yaml:7:7: queues.a.tags.sqsform:owner: invalid tag key \"sqsform:owner\": the sqsform: prefix is reserved for the ownership tags sqsform sets itself".to_string(),
+            "queues.yaml:9:7: queues.a.tags.long: tag \"long\" has a value of 257 characters; SQS allows at most 256".to_string(),
         ]
     );
 }
@@ -1822,10 +1822,10 @@ queues:
     assert_eq!(
         errors(spec),
         vec![
-            "queues.yaml:7:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, alarms, tags".to_string(),
             "queues.yaml:4:12: queues.a.delay: invalid duration \"yes\": expected whole seconds or a number followed by s, m, h or d (for example 30s, 5m, 4d)".to_string(),
             "queues.yaml:5:11: queues.a.fifo: invalid type: string \"true\", expected a boolean".to_string(),
             "queues.yaml:6:23: queues.a.max_message_size: expected a whole number, written without quotes or units".to_string(),
+            "queues.yaml:7:5: queues.a.colour: unknown key \"colour\"; valid keys are fifo, high_throughput, content_based_deduplication, deduplication_scope, throughput_limit, delay, max_message_size, retention, receive_wait, visibility_timeout, encryption, dead_letter, producers, consumers, enforce_tls, grants, alarms, tags".to_string(),
         ]
     );
 }
