@@ -45,6 +45,34 @@ pub struct DesiredState {
     pub alarms: Vec<DesiredAlarm>,
     /// The environment's dashboard, unless turned off.
     pub dashboard: Option<DesiredDashboard>,
+    /// SNS topics and their queue subscriptions.
+    pub topics: Vec<DesiredTopic>,
+}
+
+/// An SNS topic that fans messages out to queues.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DesiredTopic {
+    /// Name in the spec, such as `trip-events`.
+    pub key: String,
+    /// Final name with the environment prefix; FIFO topics end in `.fifo`.
+    pub name: String,
+    pub arn: String,
+    pub fifo: bool,
+    pub content_based_deduplication: bool,
+    pub tags: BTreeMap<String, String>,
+    pub subscriptions: Vec<DesiredSubscription>,
+}
+
+/// One queue's subscription to a topic.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DesiredSubscription {
+    /// Final name of the subscribed queue.
+    pub queue: String,
+    pub queue_arn: String,
+    pub raw_message_delivery: bool,
+    pub filter_policy: Option<serde_json::Value>,
+    /// `MessageAttributes` or `MessageBody`; `None` when there is no filter policy.
+    pub filter_policy_scope: Option<String>,
 }
 
 /// A metric alarm as sqsform manages it: what PutMetricAlarm takes, without the alarm state.
@@ -333,6 +361,11 @@ pub fn policy_arn(region: &str, account_id: &str, path: &str, name: &str) -> Str
 /// Returns the ARN of an IAM role.
 pub fn role_arn(region: &str, account_id: &str, role: &str) -> String {
     format!("arn:{}:iam::{account_id}:role/{role}", partition(region))
+}
+
+/// Returns the ARN of an SNS topic.
+pub fn topic_arn(region: &str, account_id: &str, name: &str) -> String {
+    format!("arn:{}:sns:{region}:{account_id}:{name}", partition(region))
 }
 
 /// Returns the ARN of a queue.

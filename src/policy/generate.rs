@@ -45,6 +45,26 @@ pub const OPERATOR_SOURCE_ACTIONS: &[&str] = &[
     "sqs:SendMessage",
 ];
 
+/// Actions a publisher needs on the topics it publishes to.
+pub const PUBLISHER_ACTIONS: &[&str] = &["sns:Publish"];
+
+/// Returns the queue policy statement that lets one SNS topic send to the queue, and nothing
+/// else send through SNS: the condition pins the topic's ARN.
+pub fn topic_statement(queue_arn: &str, topic_arn: &str, topic_name: &str) -> Value {
+    let sid: String = topic_name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    json!({
+        "Sid": format!("AllowTopic{sid}"),
+        "Effect": "Allow",
+        "Principal": { "Service": "sns.amazonaws.com" },
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": { "ArnEquals": { "aws:SourceArn": topic_arn } },
+    })
+}
+
 /// Sid of the statement that denies requests without TLS.
 pub const TLS_STATEMENT_SID: &str = "DenyInsecureTransport";
 
@@ -55,11 +75,15 @@ pub struct Grants {
     pub consume_queues: BTreeSet<String>,
     pub produce_keys: BTreeSet<String>,
     pub consume_keys: BTreeSet<String>,
+    /// SNS topics the principal publishes to.
+    pub publish_topics: BTreeSet<String>,
 }
 
 impl Grants {
     pub fn is_empty(&self) -> bool {
-        self.produce_queues.is_empty() && self.consume_queues.is_empty()
+        self.produce_queues.is_empty()
+            && self.consume_queues.is_empty()
+            && self.publish_topics.is_empty()
     }
 }
 
@@ -118,6 +142,13 @@ pub fn service_policy(grants: &Grants) -> Option<Value> {
             "DecryptFromQueues",
             CONSUMER_KMS_ACTIONS,
             &grants.consume_keys,
+        ));
+    }
+    if !grants.publish_topics.is_empty() {
+        statements.push(allow(
+            "PublishToTopics",
+            PUBLISHER_ACTIONS,
+            &grants.publish_topics,
         ));
     }
     Some(document(statements))
@@ -215,6 +246,7 @@ mod tests {
             consume_queues: set(&["arn:aws:sqs:ap-south-1:123456789012:p-payment-events.fifo"]),
             produce_keys: BTreeSet::new(),
             consume_keys: set(&["arn:aws:kms:ap-south-1:123456789012:key/k1"]),
+            publish_topics: BTreeSet::new(),
         };
 
         let expected = json!({

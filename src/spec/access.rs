@@ -325,6 +325,7 @@ impl Checker<'_> {
         overlay: &RawEnvironment,
         parsed: &[ParsedQueue],
         queues: &[DesiredQueue],
+        publishers: &std::collections::BTreeMap<String, Vec<String>>,
     ) -> Vec<ServicePolicy> {
         let declared: Vec<&str> = spec.services.keys().map(String::as_str).collect();
         for (service, role) in &overlay.services {
@@ -355,6 +356,7 @@ impl Checker<'_> {
         let mut policies = Vec::new();
         for service in &declared {
             let mut grants = Grants::default();
+            grants.publish_topics.extend(publishers.get(*service).cloned().unwrap_or_default());
             for queue in queues {
                 let produces = queue.producers.contains(*service);
                 let consumes = queue.consumers.contains(*service);
@@ -377,7 +379,7 @@ impl Checker<'_> {
             }
             let Some(document) = generate::service_policy(&grants) else {
                 self.report(Severity::Warning, &Origin { file: SPEC_FILE, path: YamlPath::keys(["services", service]) }, true,
-                    format!("service \"{service}\" neither produces nor consumes any queue, so it gets no IAM policy"));
+                    format!("service \"{service}\" neither produces to, consumes from nor publishes to anything, so it gets no IAM policy"));
                 continue;
             };
             let Some(role) = overlay.services.get(*service) else {

@@ -161,7 +161,7 @@ queues:
     assert_eq!(
         warnings,
         vec![
-            "queues.yaml:4:3: services.reporting: service \"reporting\" neither produces nor consumes any queue, so it gets no IAM policy",
+            "queues.yaml:4:3: services.reporting: service \"reporting\" neither produces to, consumes from nor publishes to anything, so it gets no IAM policy",
         ]
     );
     let services: Vec<&str> = loaded

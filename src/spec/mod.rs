@@ -12,6 +12,7 @@ mod positions;
 mod raw;
 mod resolve;
 mod source;
+mod topics;
 #[cfg(test)]
 mod tests;
 

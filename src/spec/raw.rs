@@ -13,7 +13,7 @@ use crate::model::{DeduplicationScope, ThroughputLimit};
 
 /// The top level of `queues.yaml`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(expecting = "a mapping with project, services, dashboard, tags, defaults and queues")]
+#[serde(expecting = "a mapping with project, services, dashboard, topics, tags, defaults and queues")]
 pub struct RawSpec {
     pub project: Option<String>,
     /// Services that produce to and consume from the queues, by name.
@@ -21,6 +21,9 @@ pub struct RawSpec {
     pub services: indexmap::IndexMap<String, Option<RawService>>,
     /// Whether each environment gets a CloudWatch dashboard of its queues; on by default.
     pub dashboard: Option<bool>,
+    /// SNS topics that fan events out to several queues, by name.
+    #[serde(default)]
+    pub topics: indexmap::IndexMap<String, RawTopic>,
     /// Tags added to every queue.
     #[serde(default, deserialize_with = "tag_map")]
     pub tags: BTreeMap<String, String>,
@@ -160,6 +163,32 @@ pub struct RawAlarmActions {
     pub ok: Vec<String>,
     #[serde(default)]
     pub insufficient_data: Vec<String>,
+}
+
+/// One entry under `topics:`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping with publishers, subscribers and content_based_deduplication")]
+pub struct RawTopic {
+    /// FIFO topics only: deduplicate by a hash of the message body.
+    pub content_based_deduplication: Option<bool>,
+    /// Services that publish to the topic.
+    #[serde(default)]
+    pub publishers: Vec<String>,
+    /// Queues of the spec that receive every message, by queue name.
+    #[serde(default)]
+    pub subscribers: indexmap::IndexMap<String, Option<RawSubscription>>,
+}
+
+/// The delivery settings of one queue's subscription.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(expecting = "a mapping with raw_message_delivery, filter_policy and filter_policy_scope")]
+pub struct RawSubscription {
+    /// Deliver the message as published instead of wrapped in SNS's JSON; on by default.
+    pub raw_message_delivery: Option<bool>,
+    /// An SNS filter policy: only matching messages reach the queue.
+    pub filter_policy: Option<serde_json::Value>,
+    /// `MessageAttributes` (the default) or `MessageBody`.
+    pub filter_policy_scope: Option<String>,
 }
 
 /// One entry under `services:`.

@@ -80,8 +80,10 @@ pub(super) fn resolve(
     common_tags.extend(overlay.tags.clone());
     let services: Vec<&str> = spec.services.keys().map(String::as_str).collect();
     checker.check_services(&spec);
-    let queues = checker.build_queues(&settings, &parsed, &common_tags, &services);
-    let service_policies = checker.service_policies(&settings, &spec, &overlay, &parsed, &queues);
+    let mut queues = checker.build_queues(&settings, &parsed, &common_tags, &services);
+    let topics = checker.topics(&settings, &spec, &mut queues);
+    let publishers = super::topics::publishers(&spec, &topics);
+    let service_policies = checker.service_policies(&settings, &spec, &overlay, &parsed, &queues, &publishers);
     let (alarms, dashboard) =
         checker.alarms_and_dashboard(&settings, &spec, &overlay, &parsed, &queues);
     if !settings_valid {
@@ -101,6 +103,7 @@ pub(super) fn resolve(
         service_policies,
         alarms,
         dashboard,
+        topics,
     };
     (Some(desired), checker.diagnostics)
 }

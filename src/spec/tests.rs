@@ -1651,7 +1651,7 @@ queues:
     assert_eq!(
         errors("- a\n"),
         vec![
-            "queues.yaml:1:1: (document): invalid type: sequence, expected a mapping with project, services, dashboard, tags, defaults and queues"
+            "queues.yaml:1:1: (document): invalid type: sequence, expected a mapping with project, services, dashboard, topics, tags, defaults and queues"
         ]
     );
     assert_eq!(
