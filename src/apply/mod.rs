@@ -271,6 +271,15 @@ async fn run_step<C: Cloud>(
             tracing::info!("deleted dashboard");
             return Ok(None);
         }
+        Step::CreateTopic {
+            name,
+            attributes,
+            tags,
+        } => {
+            cloud.create_topic(name, attributes, tags).await?;
+            tracing::info!("created topic");
+            return Ok(None);
+        }
         _ => {}
     }
 
@@ -306,13 +315,42 @@ async fn run_step<C: Cloud>(
         Step::DetachRole { role } => cloud.detach_role_policy(role, address).await?,
         Step::DeletePolicy => cloud.delete_policy(address).await?,
         Step::TagAlarm { tags } => cloud.tag_alarm(address, tags).await?,
+        Step::SetTopicAttribute { name, value } => {
+            cloud.set_topic_attribute(address, name, value).await?
+        }
+        Step::TagTopic { tags } => cloud.tag_topic(address, tags).await?,
+        Step::UntagTopic { keys } => cloud.untag_topic(address, keys).await?,
+        Step::Subscribe {
+            queue_arn,
+            attributes,
+        } => {
+            cloud
+                .subscribe(
+                    address,
+                    crate::plan::topics::SQS_PROTOCOL,
+                    queue_arn,
+                    attributes,
+                )
+                .await?;
+        }
+        Step::SetSubscriptionAttribute {
+            subscription_arn,
+            name,
+            value,
+        } => {
+            cloud
+                .set_subscription_attribute(subscription_arn, name, value)
+                .await?;
+        }
+        Step::Unsubscribe { subscription_arn } => cloud.unsubscribe(subscription_arn).await?,
         Step::UntagAlarm { keys } => cloud.untag_alarm(address, keys).await?,
         Step::Create { .. }
         | Step::CreatePolicy { .. }
         | Step::PutAlarm { .. }
         | Step::DeleteAlarms { .. }
         | Step::PutDashboard { .. }
-        | Step::DeleteDashboard => unreachable!("handled above"),
+        | Step::DeleteDashboard
+        | Step::CreateTopic { .. } => unreachable!("handled above"),
     }
     tracing::info!("done");
     Ok(None)

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::cloud::{Attributes, Tags};
 use crate::model::MetricAlarm;
 use crate::plan::alarms::AlarmChange;
+use crate::plan::topics::TopicChange;
 use crate::plan::{Action, AttributeChange, Plan, PolicyChange};
 
 /// DeleteAlarms takes at most this many names per call.
@@ -66,6 +67,33 @@ pub enum Step {
         body: String,
     },
     DeleteDashboard,
+    CreateTopic {
+        name: String,
+        attributes: Attributes,
+        tags: Tags,
+    },
+    SetTopicAttribute {
+        name: String,
+        value: String,
+    },
+    TagTopic {
+        tags: Tags,
+    },
+    UntagTopic {
+        keys: Vec<String>,
+    },
+    Subscribe {
+        queue_arn: String,
+        attributes: Attributes,
+    },
+    SetSubscriptionAttribute {
+        subscription_arn: String,
+        name: String,
+        value: String,
+    },
+    Unsubscribe {
+        subscription_arn: String,
+    },
 }
 
 impl Step {
@@ -89,6 +117,13 @@ impl Step {
             Step::DeleteAlarms { .. } => "DeleteAlarms",
             Step::PutDashboard { .. } => "PutDashboard",
             Step::DeleteDashboard => "DeleteDashboards",
+            Step::CreateTopic { .. } => "CreateTopic",
+            Step::SetTopicAttribute { .. } => "SetTopicAttributes",
+            Step::TagTopic { .. } => "TagResource",
+            Step::UntagTopic { .. } => "UntagResource",
+            Step::Subscribe { .. } => "Subscribe",
+            Step::SetSubscriptionAttribute { .. } => "SetSubscriptionAttributes",
+            Step::Unsubscribe { .. } => "Unsubscribe",
         }
     }
 }
@@ -216,6 +251,27 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
         }
     }
 
+    // Topics and subscriptions go after the queue policies, so a queue accepts deliveries
+    // from its topic before the subscription exists and no published message is dropped.
+    let mut topics = Vec::new();
+    for change in plan.topics.iter().filter(|change| change.has_changes()) {
+        let (steps, unsubscribes) = topic_steps(change);
+        if !steps.is_empty() {
+            topics.push(ResourceSteps {
+                resource: change.name.clone(),
+                address: Some(change.arn.clone()),
+                steps,
+            });
+        }
+        if !unsubscribes.is_empty() {
+            deletes.push(ResourceSteps {
+                resource: change.name.clone(),
+                address: Some(change.arn.clone()),
+                steps: unsubscribes,
+            });
+        }
+    }
+
     let mut monitoring = Vec::new();
     let mut deleted_alarms = Vec::new();
     for change in plan
@@ -263,7 +319,14 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
 
     early
         .into_values()
-        .chain([late, policies, monitoring, deletes, dead_letter_deletes])
+        .chain([
+            late,
+            topics,
+            policies,
+            monitoring,
+            deletes,
+            dead_letter_deletes,
+        ])
         .filter(|phase| !phase.is_empty())
         .collect()
 }
@@ -309,6 +372,76 @@ fn alarm_steps(action: Action, definition: &MetricAlarm, change: &AlarmChange) -
         });
     }
     steps
+}
+
+/// Returns the calls that create or update a topic and its subscriptions, and separately the
+/// unsubscribes, which run with the deletes.
+fn topic_steps(change: &TopicChange) -> (Vec<Step>, Vec<Step>) {
+    let desired_tags: Tags = change
+        .tags
+        .set
+        .iter()
+        .map(|(key, value)| (key.clone(), value.after.clone()))
+        .collect();
+    let mut steps = Vec::new();
+    match change.action {
+        Action::Create => {
+            let attributes = change
+                .attributes
+                .iter()
+                .map(|attribute| (attribute.name.clone(), attribute.wire_value()))
+                .collect();
+            steps.push(Step::CreateTopic {
+                name: change.name.clone(),
+                attributes,
+                tags: desired_tags,
+            });
+        }
+        Action::Update => {
+            for attribute in &change.attributes {
+                steps.push(Step::SetTopicAttribute {
+                    name: attribute.name.clone(),
+                    value: attribute.wire_value(),
+                });
+            }
+            if !desired_tags.is_empty() {
+                steps.push(Step::TagTopic { tags: desired_tags });
+            }
+            if !change.tags.remove.is_empty() {
+                steps.push(Step::UntagTopic {
+                    keys: change.tags.remove.keys().cloned().collect(),
+                });
+            }
+        }
+        _ => {}
+    }
+    let mut unsubscribes = Vec::new();
+    for subscription in &change.subscriptions {
+        match (subscription.action, &subscription.arn) {
+            (Action::Create, _) => steps.push(Step::Subscribe {
+                queue_arn: subscription.queue_arn.clone(),
+                attributes: subscription
+                    .attributes
+                    .iter()
+                    .map(|attribute| (attribute.name.clone(), attribute.wire_value()))
+                    .collect(),
+            }),
+            (Action::Update, Some(arn)) => {
+                for attribute in &subscription.attributes {
+                    steps.push(Step::SetSubscriptionAttribute {
+                        subscription_arn: arn.clone(),
+                        name: attribute.name.clone(),
+                        value: attribute.wire_value(),
+                    });
+                }
+            }
+            (Action::Delete, Some(arn)) => unsubscribes.push(Step::Unsubscribe {
+                subscription_arn: arn.clone(),
+            }),
+            _ => {}
+        }
+    }
+    (steps, unsubscribes)
 }
 
 /// Returns the IAM calls of one policy change, in the order IAM requires.

@@ -16,6 +16,15 @@
 //! DeleteAlarms ignores names of alarms that do not exist. PutDashboard checks that the body
 //! is a JSON object with a `widgets` array.
 //!
+//! It also follows the SNS behaviour sqsform depends on. Topics are keyed by ARN, and
+//! GetTopicAttributes fills in SNS's defaults. A FIFO topic needs a name ending in `.fifo` and
+//! `FifoTopic=true`, and a standard topic cannot have that ending. CreateTopic and Subscribe
+//! return the existing ARN for equal attributes and fail for other ones. Subscriptions report
+//! `RawMessageDelivery=false` by default, and `FilterPolicyScope=MessageAttributes` when they
+//! have a filter policy without a scope. ListSubscriptionsByTopic returns pages of 100, one
+//! counted call per page. Publish checks the FIFO rules and records the message, but delivers
+//! it nowhere.
+//!
 //! Failures can be injected per operation. It never replaces the emulator in integration tests.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -23,7 +32,7 @@ use std::sync::Mutex;
 
 use super::{
     ApiCalls, Attributes, CallCounter, Cloud, CloudError, LiveAlarm, ManagedPolicy, MetricAlarm,
-    PolicyVersion, Tags, queue_name_from_url,
+    PolicyVersion, Tags, TopicSubscription, queue_name_from_url,
 };
 use crate::model::defaults;
 
@@ -44,6 +53,73 @@ const MAX_DASHBOARD_WIDGETS: usize = 500;
 const MAX_EVALUATION_SECONDS: i64 = 604_800;
 /// The maximum total evaluation time of an alarm whose period is under one hour: one day.
 const MAX_SHORT_PERIOD_EVALUATION_SECONDS: i64 = 86_400;
+/// The page size of ListSubscriptionsByTopic, which has no parameter to change it.
+const SUBSCRIPTION_PAGE_SIZE: usize = 100;
+/// The maximum length of a topic name, the `.fifo` suffix included.
+const MAX_TOPIC_NAME_LENGTH: usize = 256;
+/// The maximum number of tags of one SNS topic.
+const MAX_TOPIC_TAGS: usize = 50;
+/// The maximum length of an SNS tag key.
+const MAX_TAG_KEY_LENGTH: usize = 128;
+/// The maximum length of an SNS tag value.
+const MAX_TAG_VALUE_LENGTH: usize = 256;
+/// The maximum size of a published message with its attributes, in bytes: 256 KiB.
+const MAX_MESSAGE_BYTES: usize = 262_144;
+/// The maximum length of a MessageGroupId or MessageDeduplicationId.
+const MAX_MESSAGE_TOKEN_LENGTH: usize = 128;
+/// The maximum number of top-level keys of a filter policy.
+const MAX_FILTER_POLICY_KEYS: usize = 5;
+/// The topic attributes SetTopicAttributes accepts. CreateTopic also accepts `FifoTopic`.
+const SETTABLE_TOPIC_ATTRIBUTES: &[&str] = &[
+    "ApplicationFailureFeedbackRoleArn",
+    "ApplicationSuccessFeedbackRoleArn",
+    "ApplicationSuccessFeedbackSampleRate",
+    "ArchivePolicy",
+    "ContentBasedDeduplication",
+    "DeliveryPolicy",
+    "DisplayName",
+    "FifoThroughputScope",
+    "FirehoseFailureFeedbackRoleArn",
+    "FirehoseSuccessFeedbackRoleArn",
+    "FirehoseSuccessFeedbackSampleRate",
+    "HTTPFailureFeedbackRoleArn",
+    "HTTPSuccessFeedbackRoleArn",
+    "HTTPSuccessFeedbackSampleRate",
+    "KmsMasterKeyId",
+    "LambdaFailureFeedbackRoleArn",
+    "LambdaSuccessFeedbackRoleArn",
+    "LambdaSuccessFeedbackSampleRate",
+    "Policy",
+    "SQSFailureFeedbackRoleArn",
+    "SQSSuccessFeedbackRoleArn",
+    "SQSSuccessFeedbackSampleRate",
+    "SignatureVersion",
+    "TracingConfig",
+];
+/// The subscription attributes Subscribe and SetSubscriptionAttributes accept.
+const SUBSCRIPTION_ATTRIBUTES: &[&str] = &[
+    "DeliveryPolicy",
+    "FilterPolicy",
+    "FilterPolicyScope",
+    "RawMessageDelivery",
+    "RedrivePolicy",
+    "ReplayPolicy",
+    "SubscriptionRoleArn",
+];
+/// The protocols Subscribe accepts.
+const SUBSCRIPTION_PROTOCOLS: &[&str] = &[
+    "application",
+    "email",
+    "email-json",
+    "firehose",
+    "http",
+    "https",
+    "lambda",
+    "sms",
+    "sqs",
+];
+/// The delivery policy SNS reports as EffectiveDeliveryPolicy for a topic without one.
+const DEFAULT_EFFECTIVE_DELIVERY_POLICY: &str = r#"{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":3,"numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},"disableSubscriptionOverrides":false,"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}}"#;
 /// The number of versions IAM keeps of one managed policy.
 const MAX_POLICY_VERSIONS: usize = 5;
 /// The maximum size of a managed policy document, in characters other than whitespace.
@@ -110,6 +186,47 @@ struct CloudWatchState {
     dashboards: BTreeMap<String, String>,
 }
 
+#[derive(Clone, Debug)]
+struct StoredTopic {
+    fifo: bool,
+    /// Attributes set by CreateTopic or SetTopicAttributes, without `FifoTopic`.
+    attributes: Attributes,
+    tags: Tags,
+}
+
+#[derive(Clone, Debug)]
+struct StoredSubscription {
+    topic_arn: String,
+    protocol: String,
+    endpoint: String,
+    /// Attributes set by Subscribe or SetSubscriptionAttributes.
+    attributes: Attributes,
+}
+
+/// A message that Publish accepted, for assertions. The fake delivers it nowhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedMessage {
+    pub message_id: String,
+    pub topic_arn: String,
+    pub message: String,
+    pub message_attributes: BTreeMap<String, String>,
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
+}
+
+/// The SNS part of the fake's state.
+#[derive(Debug, Default)]
+struct SnsState {
+    /// Topics by ARN.
+    topics: BTreeMap<String, StoredTopic>,
+    /// Subscriptions by ARN. The ARNs of one topic sort in the order they were created.
+    subscriptions: BTreeMap<String, StoredSubscription>,
+    /// Subscriptions created so far, which sets the id in the next subscription ARN.
+    subscriptions_created: u64,
+    /// Messages accepted by Publish, in order.
+    published: Vec<PublishedMessage>,
+}
+
 #[derive(Clone, Debug, Default)]
 struct StoredQueue {
     attributes: Attributes,
@@ -123,6 +240,7 @@ pub struct MemoryCloud {
     queues: Mutex<BTreeMap<String, StoredQueue>>,
     iam: Mutex<IamState>,
     cloudwatch: Mutex<CloudWatchState>,
+    sns: Mutex<SnsState>,
     failures: Mutex<BTreeMap<&'static str, VecDeque<InjectedFailure>>>,
     calls: CallCounter,
 }
@@ -135,13 +253,16 @@ impl MemoryCloud {
             queues: Mutex::new(BTreeMap::new()),
             iam: Mutex::new(IamState::default()),
             cloudwatch: Mutex::new(CloudWatchState::default()),
+            sns: Mutex::new(SnsState::default()),
             failures: Mutex::new(BTreeMap::new()),
             calls: CallCounter::default(),
         }
     }
 
     /// Makes the next `times` calls of `operation` (such as `CreateQueue` or
-    /// `CreatePolicyVersion`) fail with `failure`.
+    /// `CreatePolicyVersion`) fail with `failure`. An operation that two services share, such
+    /// as `TagResource` of CloudWatch and SNS, can be named with its service, as in
+    /// `sns:TagResource`, to fail only that service's calls.
     pub fn inject(&self, operation: &'static str, failure: InjectedFailure, times: usize) {
         let mut failures = self
             .failures
@@ -225,6 +346,21 @@ impl MemoryCloud {
             .map(|alarm| alarm.definition.clone())
     }
 
+    /// Returns the ARN the fake gives a topic.
+    pub fn topic_arn(&self, name: &str) -> String {
+        format!("arn:aws:sns:{REGION}:{}:{name}", self.account_id)
+    }
+
+    /// Returns the messages Publish accepted for a topic, oldest first, for assertions.
+    pub fn published_messages(&self, topic_arn: &str) -> Vec<PublishedMessage> {
+        self.lock_sns()
+            .published
+            .iter()
+            .filter(|message| message.topic_arn == topic_arn)
+            .cloned()
+            .collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, StoredQueue>> {
         self.queues
             .lock()
@@ -239,6 +375,12 @@ impl MemoryCloud {
 
     fn lock_cloudwatch(&self) -> std::sync::MutexGuard<'_, CloudWatchState> {
         self.cloudwatch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_sns(&self) -> std::sync::MutexGuard<'_, SnsState> {
+        self.sns
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -274,6 +416,91 @@ impl MemoryCloud {
             .map_err(|failure| Self::fail(operation, failure, name))
     }
 
+    /// Counts an SNS call, `operation` being `sns:<Operation>`, and returns the injected
+    /// failure for it as a [`CloudError`], if any. `name` is the topic or subscription that an
+    /// injected error names.
+    fn begin_sns(&self, operation: &'static str, name: &str) -> Result<(), CloudError> {
+        let bare_operation = operation.strip_prefix("sns:").unwrap_or(operation);
+        self.begin_call("sns", bare_operation)
+            .map_err(|failure| Self::fail(operation, failure, name))
+    }
+
+    /// Returns the attributes GetTopicAttributes reports for a topic: stored values over SNS's
+    /// defaults.
+    ///
+    /// Every subscription in the fake is confirmed, so `SubscriptionsConfirmed` counts all of
+    /// the topic's subscriptions, and `SubscriptionsPending` and `SubscriptionsDeleted` are 0.
+    fn reported_topic_attributes(
+        &self,
+        state: &SnsState,
+        topic_arn: &str,
+        topic: &StoredTopic,
+    ) -> Attributes {
+        let confirmed = state
+            .subscriptions
+            .values()
+            .filter(|subscription| subscription.topic_arn == topic_arn)
+            .count();
+        let mut reported = Attributes::from([
+            ("Owner".to_string(), self.account_id.clone()),
+            (
+                "Policy".to_string(),
+                default_topic_policy(topic_arn, &self.account_id),
+            ),
+            ("TopicArn".to_string(), topic_arn.to_string()),
+            ("DisplayName".to_string(), String::new()),
+            ("SubscriptionsPending".to_string(), "0".to_string()),
+            ("SubscriptionsConfirmed".to_string(), confirmed.to_string()),
+            ("SubscriptionsDeleted".to_string(), "0".to_string()),
+            // NOTE: SNS derives EffectiveDeliveryPolicy from a topic's DeliveryPolicy and its
+            // defaults. The fake always reports the defaults, because the merge rules are not
+            // documented.
+            (
+                "EffectiveDeliveryPolicy".to_string(),
+                DEFAULT_EFFECTIVE_DELIVERY_POLICY.to_string(),
+            ),
+        ]);
+        if topic.fifo {
+            reported.insert("FifoTopic".to_string(), "true".to_string());
+            reported.insert("ContentBasedDeduplication".to_string(), "false".to_string());
+        }
+        reported.extend(topic.attributes.clone());
+        reported
+    }
+
+    /// Returns the attributes GetSubscriptionAttributes reports for a subscription of an SQS
+    /// queue or another endpoint of this account: stored values over SNS's defaults.
+    /// `FilterPolicyScope` is reported only with a filter policy, and is `MessageAttributes`
+    /// unless set.
+    fn reported_subscription_attributes(
+        &self,
+        subscription_arn: &str,
+        subscription: &StoredSubscription,
+    ) -> Attributes {
+        let mut reported = Attributes::from([
+            ("Owner".to_string(), self.account_id.clone()),
+            ("RawMessageDelivery".to_string(), "false".to_string()),
+            ("TopicArn".to_string(), subscription.topic_arn.clone()),
+            ("Endpoint".to_string(), subscription.endpoint.clone()),
+            ("Protocol".to_string(), subscription.protocol.clone()),
+            ("PendingConfirmation".to_string(), "false".to_string()),
+            (
+                "ConfirmationWasAuthenticated".to_string(),
+                "true".to_string(),
+            ),
+            ("SubscriptionArn".to_string(), subscription_arn.to_string()),
+        ]);
+        reported.extend(subscription.attributes.clone());
+        if reported.contains_key("FilterPolicy") {
+            reported
+                .entry("FilterPolicyScope".to_string())
+                .or_insert_with(|| "MessageAttributes".to_string());
+        } else {
+            reported.remove("FilterPolicyScope");
+        }
+        reported
+    }
+
     /// Handles one DeleteAlarms request, which accepts at most 100 names.
     fn delete_alarm_batch(&self, names: &[String]) -> Result<(), CloudError> {
         const OPERATION: &str = "cloudwatch:DeleteAlarms";
@@ -302,7 +529,12 @@ impl MemoryCloud {
             .failures
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match failures.get_mut(operation).and_then(VecDeque::pop_front) {
+        let qualified = format!("{service}:{operation}");
+        let failure = match failures.get_mut(qualified.as_str()) {
+            Some(queue) if !queue.is_empty() => queue.pop_front(),
+            _ => failures.get_mut(operation).and_then(VecDeque::pop_front),
+        };
+        match failure {
             Some(failure) => Err(failure),
             None => Ok(()),
         }
@@ -557,6 +789,411 @@ fn dashboard_problems(name: &str, body: &str) -> Vec<String> {
         Ok(_) => problems.push("DashboardBody: should be a JSON object".to_string()),
     }
     problems
+}
+
+/// Returns an SNS service error with its error code, which the SDK boundary reports as
+/// [`CloudError::Api`].
+fn sns_error(operation: &'static str, code: &str, message: String) -> CloudError {
+    CloudError::Api {
+        operation,
+        source: format!("{code}: {message}").into(),
+    }
+}
+
+/// Returns SNS's InvalidParameter error.
+fn invalid_parameter(operation: &'static str, message: String) -> CloudError {
+    sns_error(operation, "InvalidParameter", message)
+}
+
+/// Returns the access policy SNS gives a new topic: every principal of the owner account may
+/// manage, subscribe to and publish to the topic.
+fn default_topic_policy(topic_arn: &str, account_id: &str) -> String {
+    format!(
+        r#"{{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{{"Sid":"__default_statement_ID","Effect":"Allow","Principal":{{"AWS":"*"}},"Action":["SNS:GetTopicAttributes","SNS:SetTopicAttributes","SNS:AddPermission","SNS:RemovePermission","SNS:DeleteTopic","SNS:Subscribe","SNS:ListSubscriptionsByTopic","SNS:Publish"],"Resource":"{topic_arn}","Condition":{{"StringEquals":{{"AWS:SourceOwner":"{account_id}"}}}}}}]}}"#
+    )
+}
+
+/// Returns a UUID-shaped id whose last group is `number`, so ids sort in creation order.
+fn sequential_id(number: u64) -> String {
+    format!("00000000-0000-4000-8000-{number:012x}")
+}
+
+/// Checks a topic name: 1 to 256 characters from A-Z, a-z, 0-9, `-` and `_`, and for a FIFO
+/// topic the `.fifo` suffix, which counts towards the 256.
+fn validate_topic_name(operation: &'static str, name: &str, fifo: bool) -> Result<(), CloudError> {
+    let base = if fifo {
+        name.strip_suffix(".fifo")
+    } else {
+        Some(name)
+    };
+    let valid = base.is_some_and(|base| {
+        !base.is_empty()
+            && name.len() <= MAX_TOPIC_NAME_LENGTH
+            && base
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'))
+    });
+    if valid {
+        return Ok(());
+    }
+    let rule = if fifo {
+        "a FIFO topic name must end in .fifo"
+    } else {
+        "a standard topic name cannot contain '.', so it cannot end in .fifo"
+    };
+    Err(invalid_parameter(
+        operation,
+        format!(
+            "invalid topic name {name:?}: expected 1 to {MAX_TOPIC_NAME_LENGTH} characters from A-Z, a-z, 0-9, - and _, and {rule}"
+        ),
+    ))
+}
+
+/// Checks that `value` is `true` or `false`.
+fn require_boolean(operation: &'static str, name: &str, value: &str) -> Result<(), CloudError> {
+    if matches!(value, "true" | "false") {
+        Ok(())
+    } else {
+        Err(invalid_parameter(
+            operation,
+            format!("invalid value {value:?} of {name}: expected true or false"),
+        ))
+    }
+}
+
+/// Checks that `value` is a JSON object.
+fn require_json_object(operation: &'static str, name: &str, value: &str) -> Result<(), CloudError> {
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(invalid_parameter(
+            operation,
+            format!("invalid value of {name}: expected a JSON object"),
+        )),
+    }
+}
+
+/// Checks one attribute of CreateTopic or SetTopicAttributes other than `FifoTopic`: its name,
+/// its value where SNS allows only some, and that FIFO-only attributes are set on FIFO topics.
+fn validate_topic_attribute(
+    operation: &'static str,
+    name: &str,
+    value: &str,
+    fifo: bool,
+) -> Result<(), CloudError> {
+    if !SETTABLE_TOPIC_ATTRIBUTES.contains(&name) {
+        return Err(invalid_parameter(
+            operation,
+            format!("invalid topic attribute name {name:?}"),
+        ));
+    }
+    let fifo_only = matches!(
+        name,
+        "ContentBasedDeduplication" | "FifoThroughputScope" | "ArchivePolicy"
+    );
+    if fifo_only && !fifo {
+        return Err(invalid_parameter(
+            operation,
+            format!("{name} applies only to FIFO topics"),
+        ));
+    }
+
+    let allowed: &[&str] = match name {
+        "ContentBasedDeduplication" => &["true", "false"],
+        "FifoThroughputScope" => &["Topic", "MessageGroup"],
+        "SignatureVersion" => &["1", "2"],
+        "TracingConfig" => &["PassThrough", "Active"],
+        "Policy" | "DeliveryPolicy" | "ArchivePolicy" => {
+            return require_json_object(operation, name, value);
+        }
+        _ => return Ok(()),
+    };
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid_parameter(
+            operation,
+            format!(
+                "invalid value {value:?} of {name}: expected one of {}",
+                allowed.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Checks tags of a topic: at most 50, keys of 1 to 128 characters that do not start with the
+/// reserved `aws:` prefix, values of at most 256 characters.
+fn validate_topic_tags(
+    operation: &'static str,
+    topic: &str,
+    tags: &Tags,
+) -> Result<(), CloudError> {
+    if tags.len() > MAX_TOPIC_TAGS {
+        return Err(sns_error(
+            operation,
+            "TagLimitExceeded",
+            format!(
+                "topic {topic} would have {} tags, more than the maximum of {MAX_TOPIC_TAGS}",
+                tags.len()
+            ),
+        ));
+    }
+    for (key, value) in tags {
+        let key_length = key.chars().count();
+        if key_length == 0 || key_length > MAX_TAG_KEY_LENGTH || key.starts_with("aws:") {
+            return Err(invalid_parameter(
+                operation,
+                format!(
+                    "invalid tag key {key:?}: expected 1 to {MAX_TAG_KEY_LENGTH} characters without the reserved prefix aws:"
+                ),
+            ));
+        }
+        if value.chars().count() > MAX_TAG_VALUE_LENGTH {
+            return Err(invalid_parameter(
+                operation,
+                format!(
+                    "the value of tag {key:?} is longer than the maximum of {MAX_TAG_VALUE_LENGTH} characters"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Returns the queue name of an SQS queue ARN, `arn:<partition>:sqs:<region>:<account>:<name>`.
+fn queue_name_of_arn(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "sqs", region, account, name]
+            if !region.is_empty() && !account.is_empty() && !name.is_empty() =>
+        {
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
+/// Checks a filter policy as SNS does for the parts sqsform can get wrong. The policy is a
+/// JSON object with 1 to 5 top-level keys. Each value is a non-empty array of conditions, or
+/// in the `MessageBody` scope also a nested object, and `$or` contains an array of such objects.
+///
+/// The fake does not check SNS's limit of 150 value combinations, nor the operators inside a
+/// condition.
+fn validate_filter_policy(
+    operation: &'static str,
+    policy: &str,
+    scope: &str,
+) -> Result<(), CloudError> {
+    let invalid =
+        |reason: &str| invalid_parameter(operation, format!("invalid FilterPolicy: {reason}"));
+
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(policy)
+    else {
+        return Err(invalid("expected a JSON object"));
+    };
+    if object.is_empty() || object.len() > MAX_FILTER_POLICY_KEYS {
+        return Err(invalid(&format!(
+            "expected 1 to {MAX_FILTER_POLICY_KEYS} keys, found {}",
+            object.len()
+        )));
+    }
+    check_filter_rules(&object, scope == "MessageBody").map_err(|reason| invalid(&reason))
+}
+
+/// Checks the rules of one level of a filter policy, returning the reason it is invalid.
+fn check_filter_rules(
+    rules: &serde_json::Map<String, serde_json::Value>,
+    nesting_allowed: bool,
+) -> Result<(), String> {
+    for (key, value) in rules {
+        match value {
+            serde_json::Value::Array(alternatives) if key == "$or" => {
+                for alternative in alternatives {
+                    let serde_json::Value::Object(branch) = alternative else {
+                        return Err("every element of $or must be an object".to_string());
+                    };
+                    check_filter_rules(branch, nesting_allowed)?;
+                }
+            }
+            serde_json::Value::Array(conditions) if conditions.is_empty() => {
+                return Err(format!("the conditions of {key:?} are an empty array"));
+            }
+            serde_json::Value::Array(_) => {}
+            serde_json::Value::Object(nested) if nesting_allowed => {
+                check_filter_rules(nested, nesting_allowed)?;
+            }
+            serde_json::Value::Object(_) => {
+                return Err(format!(
+                    "{key:?} is a nested object, which only the MessageBody scope supports"
+                ));
+            }
+            _ => return Err(format!("{key:?} must be an object or an array")),
+        }
+    }
+    Ok(())
+}
+
+/// Checks one attribute of Subscribe or SetSubscriptionAttributes. `scope` is the filter
+/// policy scope the subscription will have, which decides whether a filter policy may nest.
+fn validate_subscription_attribute(
+    operation: &'static str,
+    protocol: &str,
+    name: &str,
+    value: &str,
+    scope: &str,
+) -> Result<(), CloudError> {
+    match name {
+        "RawMessageDelivery" => {
+            require_boolean(operation, name, value)?;
+            if !matches!(protocol, "sqs" | "http" | "https" | "firehose") {
+                return Err(invalid_parameter(
+                    operation,
+                    format!("RawMessageDelivery does not apply to the {protocol} protocol"),
+                ));
+            }
+            Ok(())
+        }
+        "FilterPolicyScope" => {
+            if matches!(value, "MessageAttributes" | "MessageBody") {
+                Ok(())
+            } else {
+                Err(invalid_parameter(
+                    operation,
+                    format!(
+                        "invalid value {value:?} of FilterPolicyScope: expected MessageAttributes or MessageBody"
+                    ),
+                ))
+            }
+        }
+        "FilterPolicy" => validate_filter_policy(operation, value, scope),
+        "DeliveryPolicy" | "RedrivePolicy" | "ReplayPolicy" => {
+            require_json_object(operation, name, value)
+        }
+        "SubscriptionRoleArn" => Ok(()),
+        _ => Err(invalid_parameter(
+            operation,
+            format!(
+                "invalid subscription attribute name {name:?}: expected one of {}",
+                SUBSCRIPTION_ATTRIBUTES.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Checks a MessageGroupId or MessageDeduplicationId: 1 to 128 characters from the ASCII
+/// letters, digits and punctuation.
+fn validate_message_token(
+    operation: &'static str,
+    name: &str,
+    token: &str,
+) -> Result<(), CloudError> {
+    let valid = !token.is_empty()
+        && token.len() <= MAX_MESSAGE_TOKEN_LENGTH
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte.is_ascii_punctuation());
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid_parameter(
+            operation,
+            format!(
+                "invalid {name} {token:?}: expected 1 to {MAX_MESSAGE_TOKEN_LENGTH} ASCII letters, digits or punctuation characters"
+            ),
+        ))
+    }
+}
+
+fn topic_not_found(topic_arn: &str) -> CloudError {
+    CloudError::TopicNotFound {
+        topic: topic_arn.to_string(),
+    }
+}
+
+fn subscription_not_found(subscription_arn: &str) -> CloudError {
+    CloudError::SubscriptionNotFound {
+        subscription: subscription_arn.to_string(),
+    }
+}
+
+/// Checks the protocol and endpoint of a new subscription. A FIFO topic delivers only to SQS
+/// queues, and a standard topic cannot deliver to a FIFO queue.
+fn validate_subscription_endpoint(
+    operation: &'static str,
+    fifo_topic: bool,
+    protocol: &str,
+    endpoint: &str,
+) -> Result<(), CloudError> {
+    if !SUBSCRIPTION_PROTOCOLS.contains(&protocol) {
+        return Err(invalid_parameter(
+            operation,
+            format!(
+                "unsupported protocol {protocol:?}: expected one of {}",
+                SUBSCRIPTION_PROTOCOLS.join(", ")
+            ),
+        ));
+    }
+    if fifo_topic && protocol != "sqs" {
+        return Err(invalid_parameter(
+            operation,
+            format!("a FIFO topic delivers only to SQS queues, not with the {protocol} protocol"),
+        ));
+    }
+    if protocol != "sqs" {
+        return Ok(());
+    }
+
+    let Some(queue) = queue_name_of_arn(endpoint) else {
+        return Err(invalid_parameter(
+            operation,
+            format!("invalid SQS endpoint {endpoint:?}: expected a queue ARN"),
+        ));
+    };
+    if !fifo_topic && queue.ends_with(".fifo") {
+        return Err(invalid_parameter(
+            operation,
+            format!("the FIFO queue {queue} cannot subscribe to a standard topic"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a message and its `String` attributes: a non-empty message, non-empty attribute
+/// values, and at most 256 KiB in all, counting the message and each attribute's name, data
+/// type and value.
+fn validate_message(
+    operation: &'static str,
+    message: &str,
+    message_attributes: &BTreeMap<String, String>,
+) -> Result<(), CloudError> {
+    if message.is_empty() {
+        return Err(invalid_parameter(
+            operation,
+            "the message is empty".to_string(),
+        ));
+    }
+    if let Some((name, _)) = message_attributes
+        .iter()
+        .find(|(_, value)| value.is_empty())
+    {
+        return Err(invalid_parameter(
+            operation,
+            format!("the message attribute {name:?} has an empty value"),
+        ));
+    }
+    let size = message.len()
+        + message_attributes
+            .iter()
+            .map(|(name, value)| name.len() + "String".len() + value.len())
+            .sum::<usize>();
+    if size > MAX_MESSAGE_BYTES {
+        return Err(invalid_parameter(
+            operation,
+            format!(
+                "the message is {size} bytes with its attributes, more than the maximum of {MAX_MESSAGE_BYTES}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl IamState {
@@ -1157,6 +1794,382 @@ impl Cloud for MemoryCloud {
         self.begin_cloudwatch("cloudwatch:DeleteDashboards", name)?;
         self.lock_cloudwatch().dashboards.remove(name);
         Ok(())
+    }
+
+    async fn create_topic(
+        &self,
+        name: &str,
+        attributes: &Attributes,
+        tags: &Tags,
+    ) -> Result<String, CloudError> {
+        const OPERATION: &str = "sns:CreateTopic";
+        self.begin_sns(OPERATION, name)?;
+
+        let fifo = match attributes.get("FifoTopic").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(invalid_parameter(
+                    OPERATION,
+                    format!("invalid value {other:?} of FifoTopic: expected true or false"),
+                ));
+            }
+        };
+        validate_topic_name(OPERATION, name, fifo)?;
+        let mut stored_attributes = attributes.clone();
+        stored_attributes.remove("FifoTopic");
+        for (attribute, value) in &stored_attributes {
+            validate_topic_attribute(OPERATION, attribute, value, fifo)?;
+        }
+        validate_topic_tags(OPERATION, name, tags)?;
+
+        let arn = self.topic_arn(name);
+        let mut state = self.lock_sns();
+        if let Some(existing) = state.topics.get(&arn) {
+            let reported = self.reported_topic_attributes(&state, &arn, existing);
+            let same_attributes = attributes.iter().all(|(key, value)| {
+                let current = match reported.get(key) {
+                    Some(current) => current.as_str(),
+                    None if key == "FifoTopic" => "false",
+                    None => return false,
+                };
+                current == value
+            });
+            if !same_attributes {
+                return Err(CloudError::TopicAlreadyExists {
+                    topic: name.to_string(),
+                    message: "Invalid parameter: Attributes Reason: Topic already exists with different attributes".to_string(),
+                });
+            }
+            // NOTE: this assumes SNS compares only a non-empty tag set, and the whole set. The
+            // SNS reference does not state the rule.
+            if !tags.is_empty() && *tags != existing.tags {
+                return Err(CloudError::TopicAlreadyExists {
+                    topic: name.to_string(),
+                    message:
+                        "Invalid parameter: Tags Reason: Topic already exists with different tags"
+                            .to_string(),
+                });
+            }
+            return Ok(arn);
+        }
+
+        let topic = StoredTopic {
+            fifo,
+            attributes: stored_attributes,
+            tags: tags.clone(),
+        };
+        state.topics.insert(arn.clone(), topic);
+        Ok(arn)
+    }
+
+    async fn get_topic_attributes(
+        &self,
+        topic_arn: &str,
+    ) -> Result<Option<Attributes>, CloudError> {
+        self.begin_sns("sns:GetTopicAttributes", topic_arn)?;
+
+        let state = self.lock_sns();
+        Ok(state
+            .topics
+            .get(topic_arn)
+            .map(|topic| self.reported_topic_attributes(&state, topic_arn, topic)))
+    }
+
+    async fn list_topic_tags(&self, topic_arn: &str) -> Result<Tags, CloudError> {
+        self.begin_sns("sns:ListTagsForResource", topic_arn)?;
+
+        self.lock_sns()
+            .topics
+            .get(topic_arn)
+            .map(|topic| topic.tags.clone())
+            .ok_or_else(|| topic_not_found(topic_arn))
+    }
+
+    async fn set_topic_attribute(
+        &self,
+        topic_arn: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), CloudError> {
+        const OPERATION: &str = "sns:SetTopicAttributes";
+        self.begin_sns(OPERATION, topic_arn)?;
+
+        let mut state = self.lock_sns();
+        let topic = state
+            .topics
+            .get_mut(topic_arn)
+            .ok_or_else(|| topic_not_found(topic_arn))?;
+        if name == "FifoTopic" {
+            return Err(invalid_parameter(
+                OPERATION,
+                "FifoTopic cannot change after the topic is created".to_string(),
+            ));
+        }
+        validate_topic_attribute(OPERATION, name, value, topic.fifo)?;
+
+        topic.attributes.insert(name.to_string(), value.to_string());
+        Ok(())
+    }
+
+    async fn tag_topic(&self, topic_arn: &str, tags: &Tags) -> Result<(), CloudError> {
+        const OPERATION: &str = "sns:TagResource";
+        if tags.is_empty() {
+            return Ok(());
+        }
+        self.begin_sns(OPERATION, topic_arn)?;
+
+        let mut state = self.lock_sns();
+        let topic = state
+            .topics
+            .get_mut(topic_arn)
+            .ok_or_else(|| topic_not_found(topic_arn))?;
+        let mut merged = topic.tags.clone();
+        merged.extend(tags.clone());
+        validate_topic_tags(OPERATION, topic_arn, &merged)?;
+
+        topic.tags = merged;
+        Ok(())
+    }
+
+    async fn untag_topic(&self, topic_arn: &str, keys: &[String]) -> Result<(), CloudError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.begin_sns("sns:UntagResource", topic_arn)?;
+
+        let mut state = self.lock_sns();
+        let topic = state
+            .topics
+            .get_mut(topic_arn)
+            .ok_or_else(|| topic_not_found(topic_arn))?;
+        topic.tags.retain(|key, _| !keys.contains(key));
+        Ok(())
+    }
+
+    async fn delete_topic(&self, topic_arn: &str) -> Result<(), CloudError> {
+        self.begin_sns("sns:DeleteTopic", topic_arn)?;
+
+        // Deleting a topic that does not exist succeeds, as in SNS.
+        let mut state = self.lock_sns();
+        state.topics.remove(topic_arn);
+        state
+            .subscriptions
+            .retain(|_, subscription| subscription.topic_arn != topic_arn);
+        Ok(())
+    }
+
+    async fn list_subscriptions_by_topic(
+        &self,
+        topic_arn: &str,
+    ) -> Result<Vec<TopicSubscription>, CloudError> {
+        const OPERATION: &str = "sns:ListSubscriptionsByTopic";
+        let listed: Option<Vec<TopicSubscription>> = {
+            let state = self.lock_sns();
+            state.topics.contains_key(topic_arn).then(|| {
+                state
+                    .subscriptions
+                    .iter()
+                    .filter(|(_, subscription)| subscription.topic_arn == topic_arn)
+                    .map(|(arn, subscription)| TopicSubscription {
+                        arn: arn.clone(),
+                        protocol: subscription.protocol.clone(),
+                        endpoint: subscription.endpoint.clone(),
+                    })
+                    .collect()
+            })
+        };
+
+        let Some(subscriptions) = listed else {
+            self.begin_sns(OPERATION, topic_arn)?;
+            return Err(topic_not_found(topic_arn));
+        };
+        // One request per page, and one for a topic without subscriptions.
+        let pages = subscriptions.len().div_ceil(SUBSCRIPTION_PAGE_SIZE).max(1);
+        for _ in 0..pages {
+            self.begin_sns(OPERATION, topic_arn)?;
+        }
+        Ok(subscriptions)
+    }
+
+    async fn get_subscription_attributes(
+        &self,
+        subscription_arn: &str,
+    ) -> Result<Attributes, CloudError> {
+        self.begin_sns("sns:GetSubscriptionAttributes", subscription_arn)?;
+
+        self.lock_sns()
+            .subscriptions
+            .get(subscription_arn)
+            .map(|subscription| {
+                self.reported_subscription_attributes(subscription_arn, subscription)
+            })
+            .ok_or_else(|| subscription_not_found(subscription_arn))
+    }
+
+    async fn subscribe(
+        &self,
+        topic_arn: &str,
+        protocol: &str,
+        endpoint: &str,
+        attributes: &Attributes,
+    ) -> Result<String, CloudError> {
+        const OPERATION: &str = "sns:Subscribe";
+        self.begin_sns(OPERATION, topic_arn)?;
+
+        let mut state = self.lock_sns();
+        let topic = state
+            .topics
+            .get(topic_arn)
+            .ok_or_else(|| topic_not_found(topic_arn))?;
+        validate_subscription_endpoint(OPERATION, topic.fifo, protocol, endpoint)?;
+        let scope = attributes
+            .get("FilterPolicyScope")
+            .map_or("MessageAttributes", String::as_str);
+        for (name, value) in attributes {
+            validate_subscription_attribute(OPERATION, protocol, name, value, scope)?;
+        }
+
+        let existing = state.subscriptions.iter().find(|(_, subscription)| {
+            subscription.topic_arn == topic_arn
+                && subscription.protocol == protocol
+                && subscription.endpoint == endpoint
+        });
+        if let Some((arn, subscription)) = existing {
+            let reported = self.reported_subscription_attributes(arn, subscription);
+            let same_attributes = attributes
+                .iter()
+                .all(|(key, value)| reported.get(key) == Some(value));
+            if !same_attributes {
+                return Err(CloudError::SubscriptionAlreadyExists {
+                    topic: topic_arn.to_string(),
+                    endpoint: endpoint.to_string(),
+                });
+            }
+            return Ok(arn.clone());
+        }
+
+        state.subscriptions_created += 1;
+        let arn = format!("{topic_arn}:{}", sequential_id(state.subscriptions_created));
+        let subscription = StoredSubscription {
+            topic_arn: topic_arn.to_string(),
+            protocol: protocol.to_string(),
+            endpoint: endpoint.to_string(),
+            attributes: attributes.clone(),
+        };
+        state.subscriptions.insert(arn.clone(), subscription);
+        Ok(arn)
+    }
+
+    async fn set_subscription_attribute(
+        &self,
+        subscription_arn: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), CloudError> {
+        const OPERATION: &str = "sns:SetSubscriptionAttributes";
+        self.begin_sns(OPERATION, subscription_arn)?;
+
+        let mut state = self.lock_sns();
+        let subscription = state
+            .subscriptions
+            .get_mut(subscription_arn)
+            .ok_or_else(|| subscription_not_found(subscription_arn))?;
+        let attributes = &mut subscription.attributes;
+        // NOTE: SNS users clear a filter policy by setting it to `{}`. The fake also clears it
+        // for an empty string, as moto 5.2.5 does, but whether SNS accepts that is unchecked.
+        if name == "FilterPolicy" && matches!(value.trim(), "" | "{}") {
+            attributes.remove("FilterPolicy");
+            return Ok(());
+        }
+        let scope = match name {
+            "FilterPolicyScope" => value,
+            _ => attributes
+                .get("FilterPolicyScope")
+                .map_or("MessageAttributes", String::as_str),
+        };
+        validate_subscription_attribute(OPERATION, &subscription.protocol, name, value, scope)?;
+        // A new scope must also suit the existing filter policy, which SNS validates again.
+        if name == "FilterPolicyScope"
+            && let Some(policy) = attributes.get("FilterPolicy")
+        {
+            validate_filter_policy(OPERATION, policy, value)?;
+        }
+
+        attributes.insert(name.to_string(), value.to_string());
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), CloudError> {
+        self.begin_sns("sns:Unsubscribe", subscription_arn)?;
+
+        // The fake treats a subscription that does not exist as removed, as moto 5.2.5 does.
+        // The SNS reference lists NotFound among Unsubscribe's errors without saying when.
+        self.lock_sns().subscriptions.remove(subscription_arn);
+        Ok(())
+    }
+
+    async fn publish(
+        &self,
+        topic_arn: &str,
+        message: &str,
+        message_attributes: &BTreeMap<String, String>,
+        group_id: Option<&str>,
+        deduplication_id: Option<&str>,
+    ) -> Result<String, CloudError> {
+        const OPERATION: &str = "sns:Publish";
+        self.begin_sns(OPERATION, topic_arn)?;
+
+        let mut state = self.lock_sns();
+        let topic = state
+            .topics
+            .get(topic_arn)
+            .ok_or_else(|| topic_not_found(topic_arn))?;
+        validate_message(OPERATION, message, message_attributes)?;
+        if let Some(group_id) = group_id {
+            validate_message_token(OPERATION, "MessageGroupId", group_id)?;
+        }
+        if let Some(deduplication_id) = deduplication_id {
+            validate_message_token(OPERATION, "MessageDeduplicationId", deduplication_id)?;
+        }
+        if topic.fifo {
+            if group_id.is_none() {
+                return Err(invalid_parameter(
+                    OPERATION,
+                    format!("MessageGroupId is required for the FIFO topic {topic_arn}"),
+                ));
+            }
+            let content_based = topic
+                .attributes
+                .get("ContentBasedDeduplication")
+                .is_some_and(|value| value == "true");
+            if deduplication_id.is_none() && !content_based {
+                return Err(invalid_parameter(
+                    OPERATION,
+                    format!(
+                        "the FIFO topic {topic_arn} needs a MessageDeduplicationId, because ContentBasedDeduplication is off"
+                    ),
+                ));
+            }
+        } else if deduplication_id.is_some() {
+            return Err(invalid_parameter(
+                OPERATION,
+                format!(
+                    "MessageDeduplicationId applies only to FIFO topics, and {topic_arn} is a standard topic"
+                ),
+            ));
+        }
+
+        let message_id = sequential_id(state.published.len() as u64 + 1);
+        state.published.push(PublishedMessage {
+            message_id: message_id.clone(),
+            topic_arn: topic_arn.to_string(),
+            message: message.to_string(),
+            message_attributes: message_attributes.clone(),
+            group_id: group_id.map(str::to_string),
+            deduplication_id: deduplication_id.map(str::to_string),
+        });
+        Ok(message_id)
     }
 
     fn api_calls(&self) -> ApiCalls {
@@ -1954,5 +2967,927 @@ mod tests {
             .unwrap();
 
         assert_eq!(cloud.stored_policy_tags(&arn), Some(tags));
+    }
+
+    const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:orders";
+    const FIFO_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:orders.fifo";
+
+    fn attributes(pairs: &[(&str, &str)]) -> Attributes {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    /// Returns a fake with a standard topic `orders-events` and its ARN.
+    async fn cloud_with_topic() -> (MemoryCloud, String) {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud
+            .create_topic("orders-events", &Attributes::new(), &Tags::new())
+            .await
+            .unwrap();
+        (cloud, arn)
+    }
+
+    /// Returns a fake with a FIFO topic `orders-events.fifo` and its ARN.
+    async fn cloud_with_fifo_topic() -> (MemoryCloud, String) {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud
+            .create_topic(
+                "orders-events.fifo",
+                &attributes(&[("FifoTopic", "true")]),
+                &Tags::new(),
+            )
+            .await
+            .unwrap();
+        (cloud, arn)
+    }
+
+    fn is_invalid_parameter(result: &Result<impl std::fmt::Debug, CloudError>) -> bool {
+        matches!(result, Err(CloudError::Api { source, .. }) if source.to_string().starts_with("InvalidParameter"))
+    }
+
+    #[tokio::test]
+    async fn standard_topic_reports_defaults() {
+        let (cloud, arn) = cloud_with_topic().await;
+
+        let reported = cloud.get_topic_attributes(&arn).await.unwrap().unwrap();
+
+        assert_eq!(arn, "arn:aws:sns:us-east-1:123456789012:orders-events");
+        assert_eq!(reported["TopicArn"], arn);
+        assert_eq!(reported["Owner"], ACCOUNT);
+        assert_eq!(reported["DisplayName"], "");
+        assert_eq!(reported["SubscriptionsConfirmed"], "0");
+        assert_eq!(reported["SubscriptionsPending"], "0");
+        assert_eq!(reported["SubscriptionsDeleted"], "0");
+        assert!(!reported.contains_key("FifoTopic"), "{reported:?}");
+        assert!(!reported.contains_key("DeliveryPolicy"), "{reported:?}");
+        let policy: serde_json::Value = serde_json::from_str(&reported["Policy"]).unwrap();
+        assert_eq!(policy["Statement"][0]["Resource"], arn.as_str());
+        let delivery: serde_json::Value =
+            serde_json::from_str(&reported["EffectiveDeliveryPolicy"]).unwrap();
+        assert_eq!(
+            delivery["http"]["defaultHealthyRetryPolicy"]["numRetries"],
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn fifo_topic_reports_fifo_defaults() {
+        let (cloud, arn) = cloud_with_fifo_topic().await;
+
+        let reported = cloud.get_topic_attributes(&arn).await.unwrap().unwrap();
+
+        assert_eq!(reported["FifoTopic"], "true");
+        assert_eq!(reported["ContentBasedDeduplication"], "false");
+    }
+
+    #[tokio::test]
+    async fn topic_names_follow_fifo_rules() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let fifo = attributes(&[("FifoTopic", "true")]);
+        let standard = attributes(&[("FifoTopic", "false")]);
+        let long_name = "a".repeat(257);
+        let cases = [
+            ("FIFO topic without .fifo", "orders", &fifo),
+            (
+                "standard topic with .fifo",
+                "orders.fifo",
+                &Attributes::new(),
+            ),
+            (
+                "explicit standard topic with .fifo",
+                "orders.fifo",
+                &standard,
+            ),
+            ("name with a dot", "orders.events", &Attributes::new()),
+            ("empty name", "", &Attributes::new()),
+            ("only the suffix", ".fifo", &fifo),
+            ("257 characters", long_name.as_str(), &Attributes::new()),
+        ];
+        for (case, name, attributes) in cases {
+            let result = cloud.create_topic(name, attributes, &Tags::new()).await;
+            assert!(is_invalid_parameter(&result), "{case}: {result:?}");
+        }
+        let result = cloud.create_topic("orders.fifo", &fifo, &Tags::new()).await;
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn create_topic_is_idempotent_for_equal_settings() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let settings = attributes(&[("DisplayName", "Orders")]);
+        let team = tags(&[("team", "orders")]);
+
+        let first = cloud.create_topic("orders-events", &settings, &team).await;
+        let second = cloud.create_topic("orders-events", &settings, &team).await;
+        let without_settings = cloud
+            .create_topic("orders-events", &Attributes::new(), &Tags::new())
+            .await;
+
+        assert_eq!(first.as_ref().unwrap(), second.as_ref().unwrap());
+        assert_eq!(first.as_ref().unwrap(), without_settings.as_ref().unwrap());
+        assert_eq!(cloud.api_calls().get("sns:CreateTopic"), 3);
+    }
+
+    #[tokio::test]
+    async fn create_topic_with_other_settings_fails() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        cloud
+            .create_topic(
+                "orders-events",
+                &attributes(&[("DisplayName", "Orders")]),
+                &tags(&[("team", "orders")]),
+            )
+            .await
+            .unwrap();
+
+        let other_attributes = cloud
+            .create_topic(
+                "orders-events",
+                &attributes(&[("DisplayName", "Payments")]),
+                &Tags::new(),
+            )
+            .await;
+        let other_tags = cloud
+            .create_topic(
+                "orders-events",
+                &Attributes::new(),
+                &tags(&[("team", "payments")]),
+            )
+            .await;
+        let fifo_flag = cloud
+            .create_topic(
+                "orders-events",
+                &attributes(&[("FifoTopic", "true")]),
+                &Tags::new(),
+            )
+            .await;
+
+        assert!(
+            matches!(&other_attributes, Err(CloudError::TopicAlreadyExists { topic, message }) if topic == "orders-events" && message.contains("attributes")),
+            "{other_attributes:?}"
+        );
+        assert!(
+            matches!(&other_tags, Err(CloudError::TopicAlreadyExists { message, .. }) if message.contains("tags")),
+            "{other_tags:?}"
+        );
+        // A FIFO flag on a standard name fails the name check before the topic is compared.
+        assert!(is_invalid_parameter(&fifo_flag), "{fifo_flag:?}");
+    }
+
+    #[tokio::test]
+    async fn missing_topic_is_none_or_not_found() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud.topic_arn("orders-events");
+
+        let attributes_read = cloud.get_topic_attributes(&arn).await.unwrap();
+        let results = [
+            cloud.list_topic_tags(&arn).await.map(|_| ()),
+            cloud
+                .set_topic_attribute(&arn, "DisplayName", "Orders")
+                .await,
+            cloud.tag_topic(&arn, &tags(&[("team", "orders")])).await,
+            cloud.untag_topic(&arn, &["team".to_string()]).await,
+            cloud.list_subscriptions_by_topic(&arn).await.map(|_| ()),
+            cloud
+                .subscribe(&arn, "sqs", QUEUE_ARN, &Attributes::new())
+                .await
+                .map(|_| ()),
+            cloud
+                .publish(&arn, "hello", &BTreeMap::new(), None, None)
+                .await
+                .map(|_| ()),
+        ];
+
+        assert_eq!(attributes_read, None);
+        for result in results {
+            assert!(
+                matches!(result, Err(CloudError::TopicNotFound { ref topic }) if *topic == arn),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn set_topic_attribute_overrides_default() {
+        let (cloud, arn) = cloud_with_topic().await;
+
+        cloud
+            .set_topic_attribute(&arn, "DisplayName", "Orders")
+            .await
+            .unwrap();
+        cloud
+            .set_topic_attribute(&arn, "SignatureVersion", "2")
+            .await
+            .unwrap();
+
+        let reported = cloud.get_topic_attributes(&arn).await.unwrap().unwrap();
+        assert_eq!(reported["DisplayName"], "Orders");
+        assert_eq!(reported["SignatureVersion"], "2");
+    }
+
+    #[tokio::test]
+    async fn invalid_topic_attributes_are_rejected() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let cases = [
+            ("FifoTopic", "true"),
+            ("ContentBasedDeduplication", "true"),
+            ("FifoThroughputScope", "MessageGroup"),
+            ("SignatureVersion", "3"),
+            ("TracingConfig", "Sometimes"),
+            ("Policy", "not json"),
+            ("DeliveryPolicy", "[]"),
+            ("Colour", "blue"),
+        ];
+        for (name, value) in cases {
+            let result = cloud.set_topic_attribute(&arn, name, value).await;
+            assert!(is_invalid_parameter(&result), "{name}={value}: {result:?}");
+        }
+        let reported = cloud.get_topic_attributes(&arn).await.unwrap().unwrap();
+        assert!(!reported.contains_key("Colour"), "{reported:?}");
+    }
+
+    #[tokio::test]
+    async fn fifo_topic_accepts_content_based_deduplication() {
+        let (cloud, arn) = cloud_with_fifo_topic().await;
+
+        cloud
+            .set_topic_attribute(&arn, "ContentBasedDeduplication", "true")
+            .await
+            .unwrap();
+
+        let reported = cloud.get_topic_attributes(&arn).await.unwrap().unwrap();
+        assert_eq!(reported["ContentBasedDeduplication"], "true");
+    }
+
+    #[tokio::test]
+    async fn tag_and_untag_topic() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let arn = cloud
+            .create_topic(
+                "orders-events",
+                &Attributes::new(),
+                &tags(&[("team", "orders")]),
+            )
+            .await
+            .unwrap();
+
+        cloud
+            .tag_topic(&arn, &tags(&[("team", "payments"), ("tier", "gold")]))
+            .await
+            .unwrap();
+        cloud
+            .untag_topic(&arn, &["tier".to_string()])
+            .await
+            .unwrap();
+
+        assert_eq!(
+            cloud.list_topic_tags(&arn).await.unwrap(),
+            tags(&[("team", "payments")])
+        );
+    }
+
+    #[tokio::test]
+    async fn empty_topic_tag_changes_send_nothing() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let before = cloud.api_calls();
+
+        cloud.tag_topic(&arn, &Tags::new()).await.unwrap();
+        cloud.untag_topic(&arn, &[]).await.unwrap();
+
+        assert_eq!(cloud.api_calls().since(&before).total, 0);
+    }
+
+    #[tokio::test]
+    async fn topic_tag_limit_is_50() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+        let fifty: Tags = (0..50)
+            .map(|index| (format!("key-{index}"), "value".to_string()))
+            .collect();
+        let arn = cloud
+            .create_topic("orders-events", &Attributes::new(), &fifty)
+            .await
+            .unwrap();
+
+        let result = cloud.tag_topic(&arn, &tags(&[("one-more", "value")])).await;
+
+        assert!(matches!(result, Err(CloudError::Api { .. })), "{result:?}");
+        assert_eq!(cloud.list_topic_tags(&arn).await.unwrap(), fifty);
+    }
+
+    #[tokio::test]
+    async fn reserved_tag_prefix_is_rejected() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+
+        let result = cloud
+            .create_topic(
+                "orders-events",
+                &Attributes::new(),
+                &tags(&[("aws:team", "orders")]),
+            )
+            .await;
+
+        assert!(is_invalid_parameter(&result), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn delete_topic_removes_subscriptions() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let subscription = cloud
+            .subscribe(&arn, "sqs", QUEUE_ARN, &Attributes::new())
+            .await
+            .unwrap();
+
+        cloud.delete_topic(&arn).await.unwrap();
+
+        assert_eq!(cloud.get_topic_attributes(&arn).await.unwrap(), None);
+        let result = cloud.get_subscription_attributes(&subscription).await;
+        assert!(
+            matches!(result, Err(CloudError::SubscriptionNotFound { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_missing_topic_succeeds() {
+        let cloud = MemoryCloud::new(ACCOUNT);
+
+        let result = cloud.delete_topic(&cloud.topic_arn("orders-events")).await;
+
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(cloud.api_calls().get("sns:DeleteTopic"), 1);
+    }
+
+    #[tokio::test]
+    async fn subscription_reports_defaults() {
+        let (cloud, arn) = cloud_with_topic().await;
+
+        let subscription = cloud
+            .subscribe(&arn, "sqs", QUEUE_ARN, &Attributes::new())
+            .await
+            .unwrap();
+        let reported = cloud
+            .get_subscription_attributes(&subscription)
+            .await
+            .unwrap();
+
+        assert!(
+            subscription.starts_with(&format!("{arn}:")),
+            "{subscription}"
+        );
+        assert_eq!(reported["RawMessageDelivery"], "false");
+        assert_eq!(reported["PendingConfirmation"], "false");
+        assert_eq!(reported["Protocol"], "sqs");
+        assert_eq!(reported["Endpoint"], QUEUE_ARN);
+        assert_eq!(reported["TopicArn"], arn);
+        assert_eq!(reported["SubscriptionArn"], subscription);
+        assert_eq!(reported["Owner"], ACCOUNT);
+        assert!(!reported.contains_key("FilterPolicy"), "{reported:?}");
+        assert!(!reported.contains_key("FilterPolicyScope"), "{reported:?}");
+        let topic = cloud.get_topic_attributes(&arn).await.unwrap().unwrap();
+        assert_eq!(topic["SubscriptionsConfirmed"], "1");
+    }
+
+    #[tokio::test]
+    async fn filter_policy_scope_defaults_to_message_attributes() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let policy = r#"{"eventType":["order_placed"]}"#;
+
+        let subscription = cloud
+            .subscribe(
+                &arn,
+                "sqs",
+                QUEUE_ARN,
+                &attributes(&[("RawMessageDelivery", "true"), ("FilterPolicy", policy)]),
+            )
+            .await
+            .unwrap();
+        let reported = cloud
+            .get_subscription_attributes(&subscription)
+            .await
+            .unwrap();
+
+        assert_eq!(reported["RawMessageDelivery"], "true");
+        assert_eq!(reported["FilterPolicy"], policy);
+        assert_eq!(reported["FilterPolicyScope"], "MessageAttributes");
+    }
+
+    #[tokio::test]
+    async fn subscribe_again_returns_same_arn() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let raw = attributes(&[("RawMessageDelivery", "true")]);
+        let first = cloud.subscribe(&arn, "sqs", QUEUE_ARN, &raw).await.unwrap();
+
+        let same = cloud.subscribe(&arn, "sqs", QUEUE_ARN, &raw).await.unwrap();
+        let without_attributes = cloud
+            .subscribe(&arn, "sqs", QUEUE_ARN, &Attributes::new())
+            .await
+            .unwrap();
+        let other = cloud
+            .subscribe(
+                &arn,
+                "sqs",
+                QUEUE_ARN,
+                &attributes(&[("RawMessageDelivery", "false")]),
+            )
+            .await;
+
+        assert_eq!(same, first);
+        assert_eq!(without_attributes, first);
+        assert!(
+            matches!(&other, Err(CloudError::SubscriptionAlreadyExists { topic, endpoint }) if *topic == arn && endpoint == QUEUE_ARN),
+            "{other:?}"
+        );
+        assert_eq!(
+            cloud.list_subscriptions_by_topic(&arn).await.unwrap().len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn subscription_endpoints_follow_fifo_rules() {
+        let (cloud, standard) = cloud_with_topic().await;
+        let fifo = cloud
+            .create_topic(
+                "orders-events.fifo",
+                &attributes(&[("FifoTopic", "true")]),
+                &Tags::new(),
+            )
+            .await
+            .unwrap();
+        let none = Attributes::new();
+
+        let fifo_queue_on_standard = cloud
+            .subscribe(&standard, "sqs", FIFO_QUEUE_ARN, &none)
+            .await;
+        let https_on_fifo = cloud
+            .subscribe(&fifo, "https", "https://example.com/hook", &none)
+            .await;
+        let not_an_arn = cloud.subscribe(&standard, "sqs", "orders", &none).await;
+        let unknown_protocol = cloud
+            .subscribe(&standard, "carrier-pigeon", "loft", &none)
+            .await;
+        let fifo_queue_on_fifo = cloud.subscribe(&fifo, "sqs", FIFO_QUEUE_ARN, &none).await;
+        let standard_queue_on_fifo = cloud.subscribe(&fifo, "sqs", QUEUE_ARN, &none).await;
+
+        for (case, result) in [
+            ("FIFO queue on a standard topic", &fifo_queue_on_standard),
+            ("https on a FIFO topic", &https_on_fifo),
+            ("endpoint that is not an ARN", &not_an_arn),
+            ("unknown protocol", &unknown_protocol),
+        ] {
+            assert!(is_invalid_parameter(result), "{case}: {result:?}");
+        }
+        assert!(fifo_queue_on_fifo.is_ok(), "{fifo_queue_on_fifo:?}");
+        assert!(standard_queue_on_fifo.is_ok(), "{standard_queue_on_fifo:?}");
+    }
+
+    #[tokio::test]
+    async fn invalid_subscription_attributes_are_rejected() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let six_keys = r#"{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"]}"#;
+        let cases = [
+            ("unknown attribute", attributes(&[("Colour", "blue")])),
+            (
+                "RawMessageDelivery yes",
+                attributes(&[("RawMessageDelivery", "yes")]),
+            ),
+            (
+                "FilterPolicy not JSON",
+                attributes(&[("FilterPolicy", "eventType")]),
+            ),
+            (
+                "FilterPolicy array",
+                attributes(&[("FilterPolicy", r#"["a"]"#)]),
+            ),
+            (
+                "empty condition array",
+                attributes(&[("FilterPolicy", r#"{"eventType":[]}"#)]),
+            ),
+            (
+                "string condition",
+                attributes(&[("FilterPolicy", r#"{"eventType":"order_placed"}"#)]),
+            ),
+            ("six keys", attributes(&[("FilterPolicy", six_keys)])),
+            (
+                "nesting in MessageAttributes scope",
+                attributes(&[("FilterPolicy", r#"{"order":{"state":["placed"]}}"#)]),
+            ),
+            (
+                "unknown scope",
+                attributes(&[("FilterPolicyScope", "Headers")]),
+            ),
+            (
+                "RedrivePolicy not JSON",
+                attributes(&[("RedrivePolicy", "dlq")]),
+            ),
+        ];
+        for (case, attributes) in cases {
+            let result = cloud.subscribe(&arn, "sqs", QUEUE_ARN, &attributes).await;
+            assert!(is_invalid_parameter(&result), "{case}: {result:?}");
+        }
+        let email_raw = cloud
+            .subscribe(
+                &arn,
+                "email",
+                "orders@example.com",
+                &attributes(&[("RawMessageDelivery", "true")]),
+            )
+            .await;
+        assert!(is_invalid_parameter(&email_raw), "{email_raw:?}");
+        assert_eq!(cloud.list_subscriptions_by_topic(&arn).await.unwrap(), []);
+    }
+
+    #[tokio::test]
+    async fn message_body_scope_allows_nesting() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let policy =
+            r#"{"order":{"state":["placed"]},"$or":[{"region":["eu"]},{"priority":["high"]}]}"#;
+
+        let result = cloud
+            .subscribe(
+                &arn,
+                "sqs",
+                QUEUE_ARN,
+                &attributes(&[
+                    ("FilterPolicyScope", "MessageBody"),
+                    ("FilterPolicy", policy),
+                ]),
+            )
+            .await;
+
+        let reported = cloud
+            .get_subscription_attributes(&result.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(reported["FilterPolicyScope"], "MessageBody");
+        assert_eq!(reported["FilterPolicy"], policy);
+    }
+
+    #[tokio::test]
+    async fn filter_policy_changes_and_clears() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let subscription = cloud
+            .subscribe(
+                &arn,
+                "sqs",
+                QUEUE_ARN,
+                &attributes(&[("FilterPolicy", r#"{"eventType":["order_placed"]}"#)]),
+            )
+            .await
+            .unwrap();
+        let changed = r#"{"eventType":["order_cancelled"]}"#;
+
+        cloud
+            .set_subscription_attribute(&subscription, "FilterPolicy", changed)
+            .await
+            .unwrap();
+        let after_change = cloud
+            .get_subscription_attributes(&subscription)
+            .await
+            .unwrap();
+        cloud
+            .set_subscription_attribute(&subscription, "FilterPolicy", "{}")
+            .await
+            .unwrap();
+        let after_clear = cloud
+            .get_subscription_attributes(&subscription)
+            .await
+            .unwrap();
+
+        assert_eq!(after_change["FilterPolicy"], changed);
+        assert!(!after_clear.contains_key("FilterPolicy"), "{after_clear:?}");
+        assert!(
+            !after_clear.contains_key("FilterPolicyScope"),
+            "{after_clear:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn scope_change_revalidates_filter_policy() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let nested = r#"{"order":{"state":["placed"]}}"#;
+        let subscription = cloud
+            .subscribe(
+                &arn,
+                "sqs",
+                QUEUE_ARN,
+                &attributes(&[
+                    ("FilterPolicyScope", "MessageBody"),
+                    ("FilterPolicy", nested),
+                ]),
+            )
+            .await
+            .unwrap();
+
+        let result = cloud
+            .set_subscription_attribute(&subscription, "FilterPolicyScope", "MessageAttributes")
+            .await;
+
+        assert!(is_invalid_parameter(&result), "{result:?}");
+        let reported = cloud
+            .get_subscription_attributes(&subscription)
+            .await
+            .unwrap();
+        assert_eq!(reported["FilterPolicyScope"], "MessageBody");
+    }
+
+    #[tokio::test]
+    async fn missing_subscription_is_not_found() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let subscription = format!("{arn}:{}", sequential_id(99));
+
+        let read = cloud.get_subscription_attributes(&subscription).await;
+        let set = cloud
+            .set_subscription_attribute(&subscription, "RawMessageDelivery", "true")
+            .await;
+
+        for result in [read.map(|_| ()), set] {
+            assert!(
+                matches!(result, Err(CloudError::SubscriptionNotFound { ref subscription }) if subscription.ends_with("00000063")),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn unsubscribe_removes_subscription() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let subscription = cloud
+            .subscribe(&arn, "sqs", QUEUE_ARN, &Attributes::new())
+            .await
+            .unwrap();
+
+        cloud.unsubscribe(&subscription).await.unwrap();
+        let again = cloud.unsubscribe(&subscription).await;
+
+        assert_eq!(cloud.list_subscriptions_by_topic(&arn).await.unwrap(), []);
+        assert!(again.is_ok(), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn list_subscriptions_pages_by_100() {
+        let (cloud, arn) = cloud_with_topic().await;
+        for index in 0..250 {
+            let endpoint = format!("arn:aws:sqs:us-east-1:123456789012:orders-{index:03}");
+            cloud
+                .subscribe(&arn, "sqs", &endpoint, &Attributes::new())
+                .await
+                .unwrap();
+        }
+        let before = cloud.api_calls();
+
+        let subscriptions = cloud.list_subscriptions_by_topic(&arn).await.unwrap();
+
+        assert_eq!(subscriptions.len(), 250);
+        assert_eq!(
+            cloud
+                .api_calls()
+                .since(&before)
+                .get("sns:ListSubscriptionsByTopic"),
+            3
+        );
+        assert_eq!(
+            subscriptions[0].endpoint,
+            "arn:aws:sqs:us-east-1:123456789012:orders-000"
+        );
+        assert_eq!(
+            subscriptions[249].endpoint,
+            "arn:aws:sqs:us-east-1:123456789012:orders-249"
+        );
+        assert!(
+            subscriptions
+                .iter()
+                .all(|subscription| subscription.protocol == "sqs")
+        );
+    }
+
+    #[tokio::test]
+    async fn list_subscriptions_counts_empty_page() {
+        let (cloud, arn) = cloud_with_topic().await;
+
+        let subscriptions = cloud.list_subscriptions_by_topic(&arn).await.unwrap();
+
+        assert_eq!(subscriptions, []);
+        assert_eq!(cloud.api_calls().get("sns:ListSubscriptionsByTopic"), 1);
+    }
+
+    #[tokio::test]
+    async fn list_subscriptions_keeps_topics_apart() {
+        let (cloud, orders) = cloud_with_topic().await;
+        let payments = cloud
+            .create_topic("payments-events", &Attributes::new(), &Tags::new())
+            .await
+            .unwrap();
+        let subscription = cloud
+            .subscribe(&orders, "sqs", QUEUE_ARN, &Attributes::new())
+            .await
+            .unwrap();
+
+        let listed = cloud.list_subscriptions_by_topic(&orders).await.unwrap();
+
+        assert_eq!(
+            listed,
+            [TopicSubscription {
+                arn: subscription,
+                protocol: "sqs".to_string(),
+                endpoint: QUEUE_ARN.to_string(),
+            }]
+        );
+        assert_eq!(
+            cloud.list_subscriptions_by_topic(&payments).await.unwrap(),
+            []
+        );
+    }
+
+    #[tokio::test]
+    async fn publish_records_message() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let message_attributes =
+            BTreeMap::from([("eventType".to_string(), "order_placed".to_string())]);
+
+        let message_id = cloud
+            .publish(
+                &arn,
+                "order 42 placed",
+                &message_attributes,
+                Some("tenant-7"),
+                None,
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(
+            cloud.published_messages(&arn),
+            [PublishedMessage {
+                message_id,
+                topic_arn: arn.clone(),
+                message: "order 42 placed".to_string(),
+                message_attributes,
+                group_id: Some("tenant-7".to_string()),
+                deduplication_id: None,
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn publish_follows_fifo_rules() {
+        let (cloud, fifo) = cloud_with_fifo_topic().await;
+        let standard = cloud
+            .create_topic("orders-events", &Attributes::new(), &Tags::new())
+            .await
+            .unwrap();
+        let none = BTreeMap::new();
+
+        let without_group = cloud.publish(&fifo, "m", &none, None, Some("d-1")).await;
+        let without_deduplication = cloud.publish(&fifo, "m", &none, Some("g-1"), None).await;
+        let deduplication_on_standard = cloud
+            .publish(&standard, "m", &none, None, Some("d-1"))
+            .await;
+        let invalid_group = cloud
+            .publish(&fifo, "m", &none, Some("group 1"), Some("d-1"))
+            .await;
+        let complete = cloud
+            .publish(&fifo, "m", &none, Some("g-1"), Some("d-1"))
+            .await;
+
+        for (case, result) in [
+            ("FIFO without group id", &without_group),
+            ("FIFO without deduplication id", &without_deduplication),
+            (
+                "deduplication id on a standard topic",
+                &deduplication_on_standard,
+            ),
+            ("group id with a space", &invalid_group),
+        ] {
+            assert!(is_invalid_parameter(result), "{case}: {result:?}");
+        }
+        assert!(complete.is_ok(), "{complete:?}");
+        assert_eq!(cloud.published_messages(&fifo).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn content_based_deduplication_needs_no_id() {
+        let (cloud, arn) = cloud_with_fifo_topic().await;
+        cloud
+            .set_topic_attribute(&arn, "ContentBasedDeduplication", "true")
+            .await
+            .unwrap();
+
+        let result = cloud
+            .publish(&arn, "m", &BTreeMap::new(), Some("g-1"), None)
+            .await;
+
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn invalid_messages_are_rejected() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let empty_value = BTreeMap::from([("eventType".to_string(), String::new())]);
+        let too_large = "x".repeat(MAX_MESSAGE_BYTES);
+        let padding = BTreeMap::from([("a".to_string(), "b".to_string())]);
+
+        let empty = cloud.publish(&arn, "", &BTreeMap::new(), None, None).await;
+        let empty_attribute = cloud.publish(&arn, "m", &empty_value, None, None).await;
+        let oversized = cloud.publish(&arn, &too_large, &padding, None, None).await;
+        let at_limit = cloud
+            .publish(&arn, &too_large, &BTreeMap::new(), None, None)
+            .await;
+
+        for (case, result) in [
+            ("empty message", &empty),
+            ("empty attribute value", &empty_attribute),
+            ("over 256 KiB with attributes", &oversized),
+        ] {
+            assert!(is_invalid_parameter(result), "{case}: {result:?}");
+        }
+        assert!(at_limit.is_ok(), "{at_limit:?}");
+    }
+
+    #[tokio::test]
+    async fn injected_throttling_names_sns_operation() {
+        let (cloud, arn) = cloud_with_topic().await;
+        cloud.inject("Publish", InjectedFailure::Throttled, 1);
+
+        let first = cloud.publish(&arn, "m", &BTreeMap::new(), None, None).await;
+        let second = cloud.publish(&arn, "m", &BTreeMap::new(), None, None).await;
+
+        assert!(
+            matches!(
+                first,
+                Err(CloudError::Throttled {
+                    operation: "sns:Publish",
+                    ..
+                })
+            ),
+            "{first:?}"
+        );
+        assert!(second.is_ok(), "{second:?}");
+        assert_eq!(cloud.published_messages(&arn).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn qualified_injection_fails_one_service() {
+        let (cloud, topic_arn) = cloud_with_topic().await;
+        let alarm_arn = cloud.alarm_arn("orders-age");
+        cloud
+            .put_metric_alarm(&age_alarm("orders-age"), &Tags::new())
+            .await
+            .unwrap();
+        cloud.inject("sns:TagResource", InjectedFailure::Throttled, 1);
+
+        let alarm = cloud
+            .tag_alarm(&alarm_arn, &tags(&[("team", "orders")]))
+            .await;
+        let topic = cloud
+            .tag_topic(&topic_arn, &tags(&[("team", "orders")]))
+            .await;
+
+        assert!(alarm.is_ok(), "{alarm:?}");
+        assert!(
+            matches!(
+                topic,
+                Err(CloudError::Throttled {
+                    operation: "sns:TagResource",
+                    ..
+                })
+            ),
+            "{topic:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn sns_calls_are_counted_by_operation() {
+        let (cloud, arn) = cloud_with_topic().await;
+        let before = cloud.api_calls();
+
+        let subscription = cloud
+            .subscribe(&arn, "sqs", QUEUE_ARN, &Attributes::new())
+            .await
+            .unwrap();
+        cloud.get_topic_attributes(&arn).await.unwrap();
+        cloud.list_topic_tags(&arn).await.unwrap();
+        cloud
+            .get_subscription_attributes(&subscription)
+            .await
+            .unwrap();
+        cloud.unsubscribe(&subscription).await.unwrap();
+        cloud.delete_topic(&arn).await.unwrap();
+
+        let calls = cloud.api_calls().since(&before);
+        assert_eq!(calls.total, 6);
+        for operation in [
+            "sns:Subscribe",
+            "sns:GetTopicAttributes",
+            "sns:ListTagsForResource",
+            "sns:GetSubscriptionAttributes",
+            "sns:Unsubscribe",
+            "sns:DeleteTopic",
+        ] {
+            assert_eq!(calls.get(operation), 1, "{operation}");
+        }
+        assert_eq!(before.get("sns:CreateTopic"), 1);
     }
 }

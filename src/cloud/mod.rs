@@ -4,6 +4,9 @@
 //! SDK, and [`memory::MemoryCloud`] with an in-memory fake for unit tests and simulations.
 //! Every implementation counts its requests by operation, because the count is how the cost
 //! and speed of a plan are judged.
+//!
+//! The calls cover SQS queues, IAM managed policies, CloudWatch alarms and dashboards, and SNS
+//! topics with their subscriptions.
 
 pub mod aws;
 pub mod memory;
@@ -15,9 +18,10 @@ use std::sync::Mutex;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
-/// Queue attributes as SQS sends them: names to string values.
+/// Attributes of a queue, topic or subscription as SQS and SNS send them: names to string
+/// values.
 pub type Attributes = BTreeMap<String, String>;
-/// Queue tags.
+/// Tags of a queue, topic or alarm.
 pub type Tags = BTreeMap<String, String>;
 /// The error type SDK errors are kept as, so their request ids survive.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -76,6 +80,23 @@ pub enum CloudError {
         dashboard: String,
         messages: Vec<String>,
     },
+    /// An SNS topic named by its ARN does not exist: it was deleted, or never created.
+    #[error("SNS topic {topic} does not exist")]
+    TopicNotFound { topic: String },
+    /// CreateTopic found a topic with the same name and other attribute values or tags.
+    /// `message` is SNS's own text, which states whether attributes or tags differ.
+    #[error("SNS topic {topic} already exists with other settings: {message}")]
+    TopicAlreadyExists { topic: String, message: String },
+    /// An SNS subscription named by its ARN does not exist: it was unsubscribed, deleted with
+    /// its topic, or never created.
+    #[error("SNS subscription {subscription} does not exist")]
+    SubscriptionNotFound { subscription: String },
+    /// Subscribe found a subscription of the same topic, protocol and endpoint with other
+    /// attribute values.
+    #[error(
+        "a subscription of {endpoint} to SNS topic {topic} already exists with other attributes"
+    )]
+    SubscriptionAlreadyExists { topic: String, endpoint: String },
 }
 
 /// The AWS calls sqsform makes.
@@ -280,6 +301,148 @@ pub trait Cloud: Send + Sync {
     /// is not an error.
     fn delete_dashboard(&self, name: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
 
+    /// Creates an SNS topic with attributes and tags in one call (CreateTopic) and returns its
+    /// ARN.
+    ///
+    /// A FIFO topic needs a name ending in `.fifo` and the attribute `FifoTopic=true`, and a
+    /// standard topic cannot have that ending. CreateTopic of an existing name returns the
+    /// existing topic's ARN when the attributes and tags match.
+    ///
+    /// Errors with [`CloudError::TopicAlreadyExists`] when they differ.
+    fn create_topic(
+        &self,
+        name: &str,
+        attributes: &Attributes,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+
+    /// Returns every attribute of a topic (GetTopicAttributes), SNS's defaults included, or
+    /// `None` when no topic has this ARN.
+    fn get_topic_attributes(
+        &self,
+        topic_arn: &str,
+    ) -> impl Future<Output = Result<Option<Attributes>, CloudError>> + Send;
+
+    /// Returns the tags of a topic (ListTagsForResource).
+    ///
+    /// Errors with [`CloudError::TopicNotFound`] when no topic has this ARN.
+    fn list_topic_tags(
+        &self,
+        topic_arn: &str,
+    ) -> impl Future<Output = Result<Tags, CloudError>> + Send;
+
+    /// Sets one attribute of a topic (SetTopicAttributes). `FifoTopic` cannot change after
+    /// creation.
+    ///
+    /// Errors with [`CloudError::TopicNotFound`] when no topic has this ARN.
+    fn set_topic_attribute(
+        &self,
+        topic_arn: &str,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Adds or overwrites tags of a topic (TagResource). Sends no request when `tags` is
+    /// empty.
+    ///
+    /// Errors with [`CloudError::TopicNotFound`] when no topic has this ARN.
+    fn tag_topic(
+        &self,
+        topic_arn: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Removes tags of a topic by key (UntagResource). Sends no request when `keys` is empty.
+    ///
+    /// Errors with [`CloudError::TopicNotFound`] when no topic has this ARN.
+    fn untag_topic(
+        &self,
+        topic_arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Deletes a topic and its subscriptions (DeleteTopic). SNS treats a topic that does not
+    /// exist as deleted, so that is not an error.
+    fn delete_topic(&self, topic_arn: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Returns the subscriptions of a topic, following NextToken with one request per page of
+    /// up to 100 subscriptions (ListSubscriptionsByTopic).
+    ///
+    /// Errors with [`CloudError::TopicNotFound`] when no topic has this ARN.
+    fn list_subscriptions_by_topic(
+        &self,
+        topic_arn: &str,
+    ) -> impl Future<Output = Result<Vec<TopicSubscription>, CloudError>> + Send;
+
+    /// Returns every attribute of a subscription (GetSubscriptionAttributes), SNS's defaults
+    /// included, such as `RawMessageDelivery=false`.
+    ///
+    /// Errors with [`CloudError::SubscriptionNotFound`] when no subscription has this ARN.
+    fn get_subscription_attributes(
+        &self,
+        subscription_arn: &str,
+    ) -> impl Future<Output = Result<Attributes, CloudError>> + Send;
+
+    /// Subscribes an endpoint to a topic with attributes such as `RawMessageDelivery`,
+    /// `FilterPolicy` and `FilterPolicyScope` (Subscribe with `ReturnSubscriptionArn=true`) and
+    /// returns the subscription ARN.
+    ///
+    /// Subscribing the same protocol and endpoint again returns the existing subscription's
+    /// ARN when the attributes match. An SQS queue in the topic's account is confirmed at once.
+    /// A subscription that needs confirmation, such as one of another account's queue, returns
+    /// its ARN as well, but [`Cloud::list_subscriptions_by_topic`] lists it as
+    /// `PendingConfirmation` until it is confirmed.
+    ///
+    /// Errors with [`CloudError::TopicNotFound`] when no topic has this ARN, and with
+    /// [`CloudError::SubscriptionAlreadyExists`] when the existing subscription's attributes
+    /// differ.
+    fn subscribe(
+        &self,
+        topic_arn: &str,
+        protocol: &str,
+        endpoint: &str,
+        attributes: &Attributes,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+
+    /// Sets one attribute of a subscription (SetSubscriptionAttributes).
+    ///
+    /// SNS documents that a change of the filter policy can take up to 15 minutes to apply to
+    /// every published message.
+    ///
+    /// Errors with [`CloudError::SubscriptionNotFound`] when no subscription has this ARN.
+    fn set_subscription_attribute(
+        &self,
+        subscription_arn: &str,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Deletes a subscription (Unsubscribe).
+    ///
+    /// Errors with [`CloudError::SubscriptionNotFound`] when SNS reports that no subscription
+    /// has this ARN.
+    fn unsubscribe(
+        &self,
+        subscription_arn: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Publishes a message to a topic and returns its message id (Publish). Each message
+    /// attribute is sent with the `String` data type.
+    ///
+    /// A FIFO topic needs `group_id`, and `deduplication_id` unless the topic has
+    /// `ContentBasedDeduplication=true`. A standard topic rejects `deduplication_id` and passes
+    /// `group_id` only to SQS standard queues, where it sets the fair-queue tenant.
+    ///
+    /// Errors with [`CloudError::TopicNotFound`] when no topic has this ARN.
+    fn publish(
+        &self,
+        topic_arn: &str,
+        message: &str,
+        message_attributes: &BTreeMap<String, String>,
+        group_id: Option<&str>,
+        deduplication_id: Option<&str>,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+
     /// Returns the requests sent so far, by operation.
     fn api_calls(&self) -> ApiCalls;
 }
@@ -296,6 +459,18 @@ pub use crate::model::MetricAlarm;
 pub struct LiveAlarm {
     pub arn: String,
     pub alarm: MetricAlarm,
+}
+
+/// A subscription of an SNS topic as ListSubscriptionsByTopic returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopicSubscription {
+    /// The subscription ARN, or `PendingConfirmation` while the endpoint owner has not
+    /// confirmed the subscription.
+    pub arn: String,
+    /// The delivery protocol, such as `sqs` or `https`.
+    pub protocol: String,
+    /// The endpoint messages go to, such as a queue ARN for `sqs`.
+    pub endpoint: String,
 }
 
 /// A customer-managed IAM policy as ListPolicies returns it.

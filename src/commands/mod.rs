@@ -15,11 +15,13 @@ pub use outputs::outputs;
 pub use plan::plan;
 pub use validate::validate;
 
+use crate::cloud::Tags;
 use crate::cloud::aws::AwsCloud;
 use crate::cloud::{self, ApiCalls, Cloud, CloudError};
 use crate::model::DesiredState;
 use crate::plan::Plan;
 use crate::plan::alarms::ObservedAlarm;
+use crate::plan::topics::{ObservedSubscription, ObservedTopic};
 use crate::render::Style;
 use crate::spec::{self, Diagnostic, SpecError, SpecPaths};
 
@@ -175,11 +177,12 @@ pub async fn build_plan<C: Cloud>(
     parallelism: usize,
 ) -> Result<Plan, CommandError> {
     let dashboard_name = crate::model::dashboard_name(&desired.prefix);
-    let (queues, policies, alarms, dashboard) = futures::join!(
+    let (queues, policies, alarms, dashboard, topics) = futures::join!(
         cloud::read_queues(cloud, &desired.prefix, parallelism),
         cloud::read_policies(cloud, &desired.iam_path, parallelism),
         read_alarms(cloud, &desired.prefix, parallelism),
-        cloud.get_dashboard(&dashboard_name)
+        cloud.get_dashboard(&dashboard_name),
+        read_topics(cloud, desired)
     );
     let mut plan = crate::plan::diff(desired, &queues?);
     let mut policy_changes = crate::plan::iam::diff_policies(desired, &policies?);
@@ -210,7 +213,46 @@ pub async fn build_plan<C: Cloud>(
     let dashboard_change =
         crate::plan::alarms::diff_dashboard(desired, &dashboard_name, dashboard?.as_deref());
     plan.set_monitoring(alarm_changes, unmanaged_alarms, dashboard_change);
+    plan.topics = crate::plan::topics::diff_topics(desired, &topics?);
     Ok(plan)
+}
+
+/// Reads each desired topic by its ARN: attributes, tags, subscriptions and the attributes of
+/// each subscription. Topics are read one after another; an environment has few.
+async fn read_topics<C: Cloud>(
+    cloud: &C,
+    desired: &DesiredState,
+) -> Result<Vec<ObservedTopic>, CloudError> {
+    let mut observed = Vec::new();
+    for topic in &desired.topics {
+        let Some(attributes) = cloud.get_topic_attributes(&topic.arn).await? else {
+            observed.push(ObservedTopic {
+                arn: topic.arn.clone(),
+                attributes: None,
+                tags: Tags::new(),
+                subscriptions: Vec::new(),
+            });
+            continue;
+        };
+        let tags = cloud.list_topic_tags(&topic.arn).await?;
+        let mut subscriptions = Vec::new();
+        for listed in cloud.list_subscriptions_by_topic(&topic.arn).await? {
+            let attributes = cloud.get_subscription_attributes(&listed.arn).await?;
+            subscriptions.push(ObservedSubscription {
+                arn: listed.arn,
+                protocol: listed.protocol,
+                endpoint: listed.endpoint,
+                attributes,
+            });
+        }
+        observed.push(ObservedTopic {
+            arn: topic.arn.clone(),
+            attributes: Some(attributes),
+            tags,
+            subscriptions,
+        });
+    }
+    Ok(observed)
 }
 
 /// Reads the alarms whose names start with `prefix`, in pages of 100, and the tags of each.

@@ -8,6 +8,7 @@ pub mod alarms;
 mod attributes;
 pub mod iam;
 mod safety;
+pub mod topics;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -173,6 +174,8 @@ pub struct Plan {
     /// Alarms with the prefix that sqsform neither declares nor owns.
     pub unmanaged_alarms: Vec<String>,
     pub dashboard: Option<alarms::DashboardChange>,
+    /// Every desired SNS topic with its subscriptions.
+    pub topics: Vec<topics::TopicChange>,
 }
 
 impl Plan {
@@ -184,6 +187,7 @@ impl Plan {
                 .iter()
                 .any(|policy| policy.action != Action::NoOp)
             || self.alarms.iter().any(|alarm| alarm.action != Action::NoOp)
+            || self.topics.iter().any(topics::TopicChange::has_changes)
             || self
                 .dashboard
                 .as_ref()
@@ -302,6 +306,7 @@ pub fn diff(desired: &DesiredState, live: &[LiveQueue]) -> Plan {
         alarm_summary: alarms::AlarmSummary::default(),
         unmanaged_alarms: Vec::new(),
         dashboard: None,
+        topics: Vec::new(),
     }
 }
 

@@ -53,6 +53,20 @@ pub fn blocked_changes(plan: &Plan, flags: SafetyFlags) -> Vec<String> {
             ));
         }
     }
+    for topic in &plan.topics {
+        for subscription in topic
+            .subscriptions
+            .iter()
+            .filter(|subscription| subscription.action == Action::Delete)
+        {
+            if !flags.allow_delete {
+                blocked.push(format!(
+                    "unsubscribe {} from topic {}: the spec does not declare this subscription, and removing it needs --allow-delete",
+                    subscription.queue_arn, topic.name
+                ));
+            }
+        }
+    }
     for alarm in plan
         .alarms
         .iter()

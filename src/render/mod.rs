@@ -13,9 +13,11 @@ use crate::plan::{Action, AttributeChange, Plan, QueueChange};
 
 mod alarms;
 mod iam;
+mod topics;
 
 pub use alarms::{AlarmDrift, DashboardDrift, alarm_drift, dashboard_drift};
 pub use iam::{PolicyDrift, policy_drift};
+pub use topics::{TopicDrift, topic_drift};
 
 /// Version of the JSON documents below; it changes when a field changes meaning or goes away.
 pub const JSON_FORMAT_VERSION: u32 = 1;
@@ -123,6 +125,10 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
         writeln!(out)?;
     }
 
+    for change in plan.topics.iter().filter(|change| change.has_changes()) {
+        topics::write_topic_change(out, change, style)?;
+        writeln!(out)?;
+    }
     for change in plan
         .alarms
         .iter()
@@ -165,9 +171,14 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
         } else {
             ""
         };
+        let topics = if plan.topics.is_empty() {
+            String::new()
+        } else {
+            format!(", {} topic(s)", plan.topics.len())
+        };
         return writeln!(
             out,
-            "{} {} queue(s), {} IAM policy(ies), {} alarm(s){dashboard} match the spec.",
+            "{} {} queue(s), {} IAM policy(ies), {} alarm(s){topics}{dashboard} match the spec.",
             style.bold("No changes."),
             summary.unchanged,
             policies.unchanged,
@@ -434,6 +445,7 @@ pub struct DriftDocument<'a> {
     pub policies: Vec<PolicyDrift>,
     pub alarms: Vec<AlarmDrift>,
     pub dashboard: Option<DashboardDrift>,
+    pub topics: Vec<TopicDrift>,
     /// Queues that match the spec.
     pub in_sync: usize,
     pub api_calls: &'a ApiCalls,
@@ -445,6 +457,7 @@ pub fn drift_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io:
     let policies = policy_drift(plan);
     let alarms = alarm_drift(plan);
     let dashboard = dashboard_drift(plan);
+    let topics = topic_drift(plan);
     let document = DriftDocument {
         project: &plan.project,
         format_version: JSON_FORMAT_VERSION,
@@ -452,11 +465,13 @@ pub fn drift_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io:
         drifted: !queues.is_empty()
             || !policies.is_empty()
             || !alarms.is_empty()
-            || dashboard.is_some(),
+            || dashboard.is_some()
+            || !topics.is_empty(),
         queues,
         policies,
         alarms,
         dashboard,
+        topics,
         in_sync: plan.summary.unchanged,
         api_calls,
     };
@@ -470,7 +485,13 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     let policies = policy_drift(plan);
     let monitoring = alarm_drift(plan);
     let dashboard = dashboard_drift(plan);
-    if queues.is_empty() && policies.is_empty() && monitoring.is_empty() && dashboard.is_none() {
+    let topic_changes = topic_drift(plan);
+    if queues.is_empty()
+        && policies.is_empty()
+        && monitoring.is_empty()
+        && dashboard.is_none()
+        && topic_changes.is_empty()
+    {
         let with_dashboard = if plan.dashboard.is_some() {
             " and the dashboard"
         } else {
@@ -496,6 +517,9 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     if dashboard.is_some() {
         policy_count.push_str(" and the dashboard");
     }
+    if !topic_changes.is_empty() {
+        policy_count.push_str(&format!(" and {} topic(s)", topic_changes.len()));
+    }
     writeln!(
         out,
         "{} {} queue(s){policy_count} in {} / {} differ from the spec:",
@@ -512,6 +536,9 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     }
     if let Some(drift) = &dashboard {
         alarms::write_dashboard_drift(out, plan, drift, style)?;
+    }
+    for drift in &topic_changes {
+        topics::write_topic_drift(out, drift, style)?;
     }
     for queue in &queues {
         let description = match queue.kind {

@@ -356,7 +356,9 @@ impl Checker<'_> {
         let mut policies = Vec::new();
         for service in &declared {
             let mut grants = Grants::default();
-            grants.publish_topics.extend(publishers.get(*service).cloned().unwrap_or_default());
+            grants
+                .publish_topics
+                .extend(publishers.get(*service).cloned().unwrap_or_default());
             for queue in queues {
                 let produces = queue.producers.contains(*service);
                 let consumes = queue.consumers.contains(*service);

@@ -12,9 +12,9 @@ mod positions;
 mod raw;
 mod resolve;
 mod source;
-mod topics;
 #[cfg(test)]
 mod tests;
+mod topics;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,9 @@ use crate::model::{DeduplicationScope, ThroughputLimit};
 
 /// The top level of `queues.yaml`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(expecting = "a mapping with project, services, dashboard, topics, tags, defaults and queues")]
+#[serde(
+    expecting = "a mapping with project, services, dashboard, topics, tags, defaults and queues"
+)]
 pub struct RawSpec {
     pub project: Option<String>,
     /// Services that produce to and consume from the queues, by name.

@@ -83,7 +83,8 @@ pub(super) fn resolve(
     let mut queues = checker.build_queues(&settings, &parsed, &common_tags, &services);
     let topics = checker.topics(&settings, &spec, &mut queues);
     let publishers = super::topics::publishers(&spec, &topics);
-    let service_policies = checker.service_policies(&settings, &spec, &overlay, &parsed, &queues, &publishers);
+    let service_policies =
+        checker.service_policies(&settings, &spec, &overlay, &parsed, &queues, &publishers);
     let (alarms, dashboard) =
         checker.alarms_and_dashboard(&settings, &spec, &overlay, &parsed, &queues);
     if !settings_valid {

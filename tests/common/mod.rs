@@ -311,3 +311,76 @@ pub async fn cloudwatch_client() -> aws_sdk_cloudwatch::Client {
         .build();
     aws_sdk_cloudwatch::Client::from_conf(config)
 }
+
+/// Returns an SNS client for the emulator, for topics changed out of band.
+pub async fn sns_client() -> aws_sdk_sns::Client {
+    let config = aws_sdk_sns::Config::builder()
+        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .region(aws_sdk_sns::config::Region::new(REGION))
+        .endpoint_url(endpoint())
+        .credentials_provider(aws_sdk_sns::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_sns::Client::from_conf(config)
+}
+
+/// Returns the ARN of a queue by URL.
+pub async fn queue_arn_of(client: &aws_sdk_sqs::Client, url: &str) -> String {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("get the ARN of {url}: {error:?}"))
+        .attributes
+        .unwrap_or_default()
+        .remove(&QueueAttributeName::QueueArn)
+        .unwrap_or_else(|| panic!("no QueueArn for {url}"))
+}
+
+/// Returns a queue policy that lets the SNS topic `topic_arn` send messages to `queue_arn`,
+/// as SNS needs before it delivers to a queue.
+pub fn topic_send_policy(queue_arn: &str, topic_arn: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowTopicToSend",
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+        }],
+    })
+    .to_string()
+}
+
+/// Receives the messages a queue contains now, with every message and system attribute, in
+/// batches of up to 10 until a receive that waits one second finds none. Deletes nothing, so
+/// the messages become visible again after the visibility timeout.
+pub async fn receive_all(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut received = Vec::new();
+    loop {
+        let batch = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_attribute_names("All")
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("receive from {url}: {error:?}"))
+            .messages
+            .unwrap_or_default();
+        if batch.is_empty() {
+            return received;
+        }
+        received.extend(batch);
+    }
+}

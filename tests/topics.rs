@@ -1,0 +1,266 @@
+//! End-to-end tests of SNS fan-out against the local emulator: delivery to every subscriber,
+//! filter policies, and drift of subscriptions.
+
+mod common;
+
+use aws_sdk_sns::types::MessageAttributeValue;
+use common::{Workspace, queue_url, sns_client, sqs_client};
+
+const SPEC: &str = "\
+project: driversklub
+dashboard: false
+defaults:
+  alarms:
+    depth: {enabled: false}
+    oldest_message_age: {enabled: false}
+queues:
+  analytics: {}
+  notifications: {}
+  provider-sync: {}
+  payments.fifo: {fifo: true}
+  accounting.fifo: {fifo: true}
+topics:
+  trips:
+    subscribers:
+      analytics: {}
+      provider-sync: {}
+      notifications:
+        filter_policy: {eventType: [trip.created]}
+  payment-events.fifo:
+    content_based_deduplication: true
+    subscribers:
+      payments.fifo: {}
+      accounting.fifo: {}
+";
+
+fn topic_arn(workspace: &Workspace, key: &str) -> String {
+    format!(
+        "arn:aws:sns:us-east-1:123456789012:driversklub-{}-{key}",
+        workspace.environment
+    )
+}
+
+async fn publish(topic: &str, body: &str, event_type: &str, group: Option<&str>) {
+    let attribute = MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(event_type)
+        .build()
+        .expect("attribute");
+    let mut request = sns_client()
+        .await
+        .publish()
+        .topic_arn(topic)
+        .message(body)
+        .message_attributes("eventType", attribute);
+    if let Some(group) = group {
+        // moto 5.2.5 forwards a FIFO topic's message to FIFO queues without a deduplication id,
+        // even with content-based deduplication on the topic, and the queue then rejects it.
+        // SNS passes its own id on. Publishers send the event id anyway, as here.
+        request = request
+            .message_group_id(group)
+            .message_deduplication_id(format!("{group}-{event_type}"));
+    }
+    request.send().await.expect("publish");
+}
+
+/// Receives every message now in the queue, deleting each, and returns the bodies.
+async fn drain(queue: &str) -> Vec<String> {
+    let client = sqs_client().await;
+    let url = queue_url(&client, queue).await;
+    let mut bodies = Vec::new();
+    loop {
+        let output = client
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for message in messages {
+            bodies.push(message.body.unwrap_or_default());
+            client
+                .delete_message()
+                .queue_url(&url)
+                .receipt_handle(message.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_subscriber_receives_once() {
+    let workspace = Workspace::new("fanout", SPEC);
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    workspace
+        .run(&["plan", "--detailed-exitcode"])
+        .expect_code(0);
+
+    publish(
+        &topic_arn(&workspace, "trips"),
+        r#"{"tripId":"t-1"}"#,
+        "trip.created",
+        None,
+    )
+    .await;
+    publish(
+        &topic_arn(&workspace, "trips"),
+        r#"{"tripId":"t-2"}"#,
+        "trip.completed",
+        None,
+    )
+    .await;
+    publish(
+        &topic_arn(&workspace, "payment-events.fifo"),
+        r#"{"paymentId":"p-1"}"#,
+        "payment.captured",
+        Some("t-1"),
+    )
+    .await;
+
+    // Raw delivery: each queue receives the message as published, once.
+    let both = vec![
+        r#"{"tripId":"t-1"}"#.to_string(),
+        r#"{"tripId":"t-2"}"#.to_string(),
+    ];
+    assert_eq!(drain(&workspace.queue_name("analytics")).await, both);
+    assert_eq!(drain(&workspace.queue_name("provider-sync")).await, both);
+    // The filter lets only trip.created through to notifications.
+    assert_eq!(
+        drain(&workspace.queue_name("notifications")).await,
+        vec![r#"{"tripId":"t-1"}"#.to_string()]
+    );
+    assert_eq!(
+        drain(&workspace.queue_name("payments.fifo")).await,
+        vec![r#"{"paymentId":"p-1"}"#.to_string()]
+    );
+    assert_eq!(
+        drain(&workspace.queue_name("accounting.fifo")).await,
+        vec![r#"{"paymentId":"p-1"}"#.to_string()]
+    );
+}
+
+#[tokio::test]
+async fn deleted_subscription_is_drift_until_apply() {
+    let workspace = Workspace::new("sub-deleted", SPEC);
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    let client = sns_client().await;
+    let subscriptions = client
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn(&workspace, "trips"))
+        .send()
+        .await
+        .expect("list")
+        .subscriptions
+        .unwrap_or_default();
+    let analytics = workspace.queue_name("analytics");
+    let target = subscriptions
+        .iter()
+        .find(|subscription| {
+            subscription
+                .endpoint()
+                .is_some_and(|endpoint| endpoint.ends_with(&format!(":{analytics}")))
+        })
+        .expect("analytics subscription");
+    client
+        .unsubscribe()
+        .subscription_arn(target.subscription_arn().unwrap_or_default())
+        .send()
+        .await
+        .expect("unsubscribe");
+
+    let drift = workspace.run(&["drift"]);
+    drift.expect_code(2);
+    assert!(
+        drift.stdout.contains(&format!(
+            "subscription of queue {analytics}: missing: in the spec but not in SNS"
+        )),
+        "{}",
+        drift.stdout
+    );
+
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    workspace.run(&["drift"]).expect_code(0);
+}
+
+#[tokio::test]
+async fn changed_filter_policy_is_drift_until_apply() {
+    let workspace = Workspace::new("sub-filter", SPEC);
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    let client = sns_client().await;
+    let notifications = workspace.queue_name("notifications");
+    let subscriptions = client
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn(&workspace, "trips"))
+        .send()
+        .await
+        .expect("list")
+        .subscriptions
+        .unwrap_or_default();
+    let target = subscriptions
+        .iter()
+        .find(|subscription| {
+            subscription
+                .endpoint()
+                .is_some_and(|endpoint| endpoint.ends_with(&format!(":{notifications}")))
+        })
+        .expect("subscription");
+    client
+        .set_subscription_attributes()
+        .subscription_arn(target.subscription_arn().unwrap_or_default())
+        .attribute_name("FilterPolicy")
+        .attribute_value(r#"{"eventType":["trip.cancelled"]}"#)
+        .send()
+        .await
+        .expect("change filter");
+
+    let drift = workspace.run(&["drift"]);
+    drift.expect_code(2);
+    assert!(drift.stdout.contains(&format!("subscription of queue {notifications}: changed\n          FilterPolicy: expected {{\"eventType\":[\"trip.created\"]}}, actual {{\"eventType\":[\"trip.cancelled\"]}}\n")), "{}", drift.stdout);
+
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    workspace.run(&["drift"]).expect_code(0);
+}
+
+#[tokio::test]
+async fn undeclared_subscription_needs_allow_delete() {
+    let workspace = Workspace::new("sub-extra", SPEC);
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    let stray = sqs_client()
+        .await
+        .create_queue()
+        .queue_name(format!("it-stray-{}", workspace.environment))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .unwrap_or_default();
+    let stray_arn = format!(
+        "arn:aws:sqs:us-east-1:123456789012:{}",
+        stray.rsplit('/').next().unwrap_or_default()
+    );
+    sns_client()
+        .await
+        .subscribe()
+        .topic_arn(topic_arn(&workspace, "trips"))
+        .protocol("sqs")
+        .endpoint(&stray_arn)
+        .send()
+        .await
+        .expect("subscribe");
+
+    let refused = workspace.run(&["apply", "--auto-approve"]);
+    refused.expect_code(1);
+    assert!(refused.stderr.contains(&format!("unsubscribe {stray_arn} from topic driversklub-{}-trips: the spec does not declare this subscription, and removing it needs --allow-delete", workspace.environment)), "{}", refused.stderr);
+
+    workspace
+        .run(&["apply", "--auto-approve", "--allow-delete"])
+        .expect_code(0);
+    workspace.run(&["drift"]).expect_code(0);
+}
