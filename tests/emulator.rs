@@ -30,7 +30,7 @@ async fn shipped_spec_applies_and_replans_empty() {
     apply.expect_code(0);
     assert!(
         apply.stdout.contains(
-            "Plan: 10 to create, 0 to update, 0 to replace, 0 to delete, 0 to adopt, 0 unchanged."
+            "Plan: 16 to create, 0 to update, 0 to replace, 0 to delete, 0 to adopt, 0 unchanged."
         ),
         "{}",
         apply.stdout
@@ -45,7 +45,7 @@ async fn shipped_spec_applies_and_replans_empty() {
     plan.expect_code(0);
     assert!(
         plan.stdout
-            .contains("No changes. 10 queue(s), 8 IAM policy(ies), 16 alarm(s) and the dashboard match the spec."),
+            .contains("No changes. 16 queue(s), 10 IAM policy(ies), 25 alarm(s), 3 topic(s) and the dashboard match the spec."),
         "{}",
         plan.stdout
     );
@@ -61,25 +61,28 @@ async fn noop_plan_call_counts() {
     let document = plan.json();
     assert_eq!(document["has_changes"], false);
     let calls = &document["api_calls"];
-    assert_eq!(calls["by_operation"]["sqs:GetQueueAttributes"], 10);
-    assert_eq!(calls["by_operation"]["sqs:ListQueueTags"], 10);
-    assert_eq!(calls["by_operation"]["sqs:ListQueues"], 1);
-    assert_eq!(calls["by_operation"]["sts:GetCallerIdentity"], 1);
-    // One ListPolicies page, then the default version and the attachments of 8 policies.
-    assert_eq!(calls["by_operation"]["iam:ListPolicies"], 1);
-    assert_eq!(calls["by_operation"]["iam:GetPolicyVersion"], 8);
-    assert_eq!(calls["by_operation"]["iam:ListEntitiesForPolicy"], 8);
-    // One DescribeAlarms page, the tags of 16 alarms, and the dashboard.
-    assert_eq!(calls["by_operation"]["cloudwatch:DescribeAlarms"], 1);
-    assert_eq!(calls["by_operation"]["cloudwatch:ListTagsForResource"], 16);
-    assert_eq!(calls["by_operation"]["cloudwatch:GetDashboard"], 1);
-    assert_eq!(calls["total"], 57);
-    assert_eq!(
-        calls["by_operation"]
-            .as_object()
-            .map(|operations| operations.len()),
-        Some(10)
-    );
+    let expected = serde_json::json!({
+        // Two SQS calls per queue (16 queues), the listing, and the account check.
+        "sqs:GetQueueAttributes": 16,
+        "sqs:ListQueueTags": 16,
+        "sqs:ListQueues": 1,
+        "sts:GetCallerIdentity": 1,
+        // One ListPolicies page, then the default version and the attachments of 10 policies.
+        "iam:ListPolicies": 1,
+        "iam:GetPolicyVersion": 10,
+        "iam:ListEntitiesForPolicy": 10,
+        // One DescribeAlarms page, the tags of 25 alarms, and the dashboard.
+        "cloudwatch:DescribeAlarms": 1,
+        "cloudwatch:ListTagsForResource": 25,
+        "cloudwatch:GetDashboard": 1,
+        // Per topic: attributes, tags and the subscription list; then each of 8 subscriptions.
+        "sns:GetTopicAttributes": 3,
+        "sns:ListTagsForResource": 3,
+        "sns:ListSubscriptionsByTopic": 3,
+        "sns:GetSubscriptionAttributes": 8,
+    });
+    assert_eq!(calls["by_operation"], expected);
+    assert_eq!(calls["total"], 99);
 }
 
 #[tokio::test]

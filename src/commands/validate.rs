@@ -27,11 +27,12 @@ pub fn validate(
             Ok(loaded) => {
                 writeln!(
                     context.stdout,
-                    "{name}: valid, {} queue(s) named {}*, {} IAM policy(ies), {} alarm(s){}",
+                    "{name}: valid, {} queue(s) named {}*, {} IAM policy(ies), {} alarm(s), {} topic(s){}",
                     loaded.desired.queues.len(),
                     loaded.desired.prefix,
                     loaded.desired.service_policies.len(),
                     loaded.desired.alarms.len(),
+                    loaded.desired.topics.len(),
                     if loaded.desired.dashboard.is_some() {
                         ", a dashboard"
                     } else {

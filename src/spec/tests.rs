@@ -1516,12 +1516,15 @@ fn shipped_paths() -> SpecPaths {
     SpecPaths::beside(concat!(env!("CARGO_MANIFEST_DIR"), "/queues.yaml"))
 }
 
-const SHIPPED_QUEUES: [&str; 5] = [
+const SHIPPED_QUEUES: [&str; 8] = [
     "trip-events",
     "driver-events",
     "payment-events.fifo",
     "provider-webhooks",
     "notifications",
+    "analytics-events",
+    "rapido-sync",
+    "accounting.fifo",
 ];
 
 #[test]

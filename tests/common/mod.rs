@@ -262,6 +262,8 @@ pub const SHIPPED_SERVICES: &[&str] = &[
     "analytics-service",
     "provider-sync",
     "webhook-worker",
+    "assignment-service",
+    "accounting-service",
 ];
 
 /// Creates a workspace for the shipped spec whose environment maps every service, and an
