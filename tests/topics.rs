@@ -255,9 +255,9 @@ async fn undeclared_subscription_needs_allow_delete() {
         .await
         .expect("subscribe");
 
-    let refused = workspace.run(&["apply", "--auto-approve"]);
-    refused.expect_code(1);
-    assert!(refused.stderr.contains(&format!("unsubscribe {stray_arn} from topic driversklub-{}-trips: the spec does not declare this subscription, and removing it needs --allow-delete", workspace.environment)), "{}", refused.stderr);
+    let rejected = workspace.run(&["apply", "--auto-approve"]);
+    rejected.expect_code(1);
+    assert!(rejected.stderr.contains(&format!("unsubscribe {stray_arn} from topic driversklub-{}-trips: the spec does not declare this subscription, and removing it needs --allow-delete", workspace.environment)), "{}", rejected.stderr);
 
     workspace
         .run(&["apply", "--auto-approve", "--allow-delete"])

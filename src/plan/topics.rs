@@ -244,16 +244,17 @@ fn update(topic: &DesiredTopic, live: &ObservedTopic) -> TopicChange {
 
     let mut subscriptions = Vec::new();
     let mut matched = Vec::new();
-    for wanted in &topic.subscriptions {
+    for desired_subscription in &topic.subscriptions {
         let existing = live.subscriptions.iter().find(|candidate| {
-            candidate.protocol == SQS_PROTOCOL && candidate.endpoint == wanted.queue_arn
+            candidate.protocol == SQS_PROTOCOL
+                && candidate.endpoint == desired_subscription.queue_arn
         });
         match existing {
             None => subscriptions.push(SubscriptionChange {
                 action: Action::Create,
-                queue_arn: wanted.queue_arn.clone(),
+                queue_arn: desired_subscription.queue_arn.clone(),
                 arn: None,
-                attributes: subscription_attributes(wanted)
+                attributes: subscription_attributes(desired_subscription)
                     .into_iter()
                     .map(|(name, value)| AttributeChange {
                         name,
@@ -264,14 +265,14 @@ fn update(topic: &DesiredTopic, live: &ObservedTopic) -> TopicChange {
             }),
             Some(existing) => {
                 matched.push(existing.arn.as_str());
-                let changes = subscription_changes(wanted, &existing.attributes);
+                let changes = subscription_changes(desired_subscription, &existing.attributes);
                 subscriptions.push(SubscriptionChange {
                     action: if changes.is_empty() {
                         Action::NoOp
                     } else {
                         Action::Update
                     },
-                    queue_arn: wanted.queue_arn.clone(),
+                    queue_arn: desired_subscription.queue_arn.clone(),
                     arn: Some(existing.arn.clone()),
                     attributes: changes,
                 });

@@ -61,7 +61,7 @@ pub(super) fn write_topic_change(
     Ok(())
 }
 
-/// How one topic and its subscriptions differ from the spec, as `drift` reports it.
+/// The difference between one topic, with its subscriptions, and the spec, as `drift` reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TopicDrift {
     pub name: String,
