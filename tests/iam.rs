@@ -774,3 +774,77 @@ queues:
         .run(&["plan", "--detailed-exitcode"])
         .expect_code(0);
 }
+
+#[tokio::test]
+async fn attached_user_and_group_are_detached() {
+    let workspace = workspace_with_roles("iam-users", ONE_SERVICE_SPEC, &["checkout"], false).await;
+    let iam = iam_client().await;
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    let arn = policy_arn(&workspace, "checkout");
+    let user = role_of(&workspace, "bob");
+    let group = role_of(&workspace, "ops");
+    iam.create_user()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("create user");
+    iam.create_group()
+        .group_name(&group)
+        .send()
+        .await
+        .expect("create group");
+    iam.attach_user_policy()
+        .user_name(&user)
+        .policy_arn(&arn)
+        .send()
+        .await
+        .expect("attach to user");
+    iam.attach_group_policy()
+        .group_name(&group)
+        .policy_arn(&arn)
+        .send()
+        .await
+        .expect("attach to group");
+
+    let drift = workspace.run(&["drift"]);
+    drift.expect_code(2);
+    assert!(
+        drift.stdout.contains(&format!(
+            "attached to user {user}, which the spec does not name"
+        )),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift.stdout.contains(&format!(
+            "attached to group {group}, which the spec does not name"
+        )),
+        "{}",
+        drift.stdout
+    );
+    let plan = workspace.run(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains(&format!("- detach from user {user}\n")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains(&format!("- detach from group {group}\n")),
+        "{}",
+        plan.stdout
+    );
+
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+
+    let entities = iam
+        .list_entities_for_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .expect("entities");
+    assert!(entities.policy_users.unwrap_or_default().is_empty());
+    assert!(entities.policy_groups.unwrap_or_default().is_empty());
+    workspace.run(&["drift"]).expect_code(0);
+}

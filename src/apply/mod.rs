@@ -313,6 +313,8 @@ async fn run_step<C: Cloud>(
         }
         Step::AttachRole { role } => cloud.attach_role_policy(role, address).await?,
         Step::DetachRole { role } => cloud.detach_role_policy(role, address).await?,
+        Step::DetachUser { user } => cloud.detach_user_policy(user, address).await?,
+        Step::DetachGroup { group } => cloud.detach_group_policy(group, address).await?,
         Step::DeletePolicy => cloud.delete_policy(address).await?,
         Step::TagAlarm { tags } => cloud.tag_alarm(address, tags).await?,
         Step::SetTopicAttribute { name, value } => {

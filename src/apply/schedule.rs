@@ -49,6 +49,12 @@ pub enum Step {
     DetachRole {
         role: String,
     },
+    DetachUser {
+        user: String,
+    },
+    DetachGroup {
+        group: String,
+    },
     DeletePolicy,
     PutAlarm {
         alarm: Box<MetricAlarm>,
@@ -110,6 +116,8 @@ impl Step {
             Step::CreatePolicyVersion { .. } => "CreatePolicyVersion",
             Step::AttachRole { .. } => "AttachRolePolicy",
             Step::DetachRole { .. } => "DetachRolePolicy",
+            Step::DetachUser { .. } => "DetachUserPolicy",
+            Step::DetachGroup { .. } => "DetachGroupPolicy",
             Step::DeletePolicy => "DeletePolicy",
             Step::PutAlarm { .. } => "PutMetricAlarm",
             Step::TagAlarm { .. } => "TagResource",
@@ -476,6 +484,7 @@ fn policy_steps(change: &PolicyChange) -> Vec<Step> {
                     .iter()
                     .map(|role| Step::DetachRole { role: role.clone() }),
             );
+            steps.extend(detach_users_and_groups(change));
             steps.extend(change.delete_versions.iter().map(|version_id| {
                 Step::DeletePolicyVersion {
                     version_id: version_id.clone(),
@@ -498,7 +507,20 @@ fn policy_steps(change: &PolicyChange) -> Vec<Step> {
             .iter()
             .map(|role| Step::DetachRole { role: role.clone() }),
     );
+    steps.extend(detach_users_and_groups(change));
     steps
+}
+
+/// Returns the calls that detach a policy from the users and groups it was attached to.
+fn detach_users_and_groups(change: &PolicyChange) -> impl Iterator<Item = Step> + '_ {
+    let users = change
+        .detach_users
+        .iter()
+        .map(|user| Step::DetachUser { user: user.clone() });
+    let groups = change.detach_groups.iter().map(|group| Step::DetachGroup {
+        group: group.clone(),
+    });
+    users.chain(groups)
 }
 
 /// Returns, for each queue whose planned RedrivePolicy names a queue that the plan creates,

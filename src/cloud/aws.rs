@@ -12,7 +12,7 @@ use aws_sdk_cloudwatch::operation::put_dashboard::PutDashboardError;
 use aws_sdk_cloudwatch::types::{
     self as cloudwatch_types, AlarmType, ComparisonOperator, Dimension, StandardUnit, Statistic,
 };
-use aws_sdk_iam::types::{EntityType, PolicyScopeType, Tag};
+use aws_sdk_iam::types::{PolicyScopeType, Tag};
 use aws_sdk_sqs::config::{
     Credentials, Intercept, Region, RuntimeComponents, SharedCredentialsProvider,
 };
@@ -758,15 +758,17 @@ impl Cloud for AwsCloud {
         }
     }
 
-    async fn list_policy_roles(&self, policy_arn: &str) -> Result<Vec<String>, CloudError> {
-        let mut roles = Vec::new();
+    async fn list_policy_principals(
+        &self,
+        policy_arn: &str,
+    ) -> Result<super::PolicyPrincipals, CloudError> {
+        let mut principals = super::PolicyPrincipals::default();
         let mut marker: Option<String> = None;
         loop {
             let result = self
                 .iam
                 .list_entities_for_policy()
                 .policy_arn(policy_arn)
-                .entity_filter(EntityType::Role)
                 .max_items(IAM_PAGE_SIZE)
                 .set_marker(marker.take())
                 .send()
@@ -789,7 +791,13 @@ impl Cloud for AwsCloud {
                 let name = role.role_name.ok_or_else(|| {
                     missing_field("iam:ListEntitiesForPolicy", "RoleName of a role")
                 })?;
-                roles.push(name);
+                principals.roles.push(name);
+            }
+            for user in output.policy_users.unwrap_or_default() {
+                principals.users.extend(user.user_name);
+            }
+            for group in output.policy_groups.unwrap_or_default() {
+                principals.groups.extend(group.group_name);
             }
             marker = next_marker(
                 "iam:ListEntitiesForPolicy",
@@ -797,8 +805,56 @@ impl Cloud for AwsCloud {
                 output.marker,
             )?;
             if marker.is_none() {
-                return Ok(roles);
+                return Ok(principals);
             }
+        }
+    }
+
+    async fn detach_user_policy(&self, user: &str, policy_arn: &str) -> Result<(), CloudError> {
+        match self
+            .iam
+            .detach_user_policy()
+            .user_name(user)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                Err(CloudError::IamNotFound {
+                    kind: "policy attachment",
+                    name: format!("{policy_arn} on user {user}"),
+                })
+            }
+            Err(error) => Err(self.api_error("iam:DetachUserPolicy", error)),
+        }
+    }
+
+    async fn detach_group_policy(&self, group: &str, policy_arn: &str) -> Result<(), CloudError> {
+        match self
+            .iam
+            .detach_group_policy()
+            .group_name(group)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                Err(CloudError::IamNotFound {
+                    kind: "policy attachment",
+                    name: format!("{policy_arn} on group {group}"),
+                })
+            }
+            Err(error) => Err(self.api_error("iam:DetachGroupPolicy", error)),
         }
     }
 

@@ -159,6 +159,9 @@ struct StoredPolicy {
     /// IAM never reuses a version number, even after its version is deleted.
     next_version: u32,
     attached_roles: BTreeSet<String>,
+    /// Users and groups attached out of band; sqsform attaches only roles.
+    attached_users: BTreeSet<String>,
+    attached_groups: BTreeSet<String>,
 }
 
 /// The IAM part of the fake's state.
@@ -1476,12 +1479,47 @@ impl Cloud for MemoryCloud {
         Ok(url_encode(&version.document))
     }
 
-    async fn list_policy_roles(&self, policy_arn: &str) -> Result<Vec<String>, CloudError> {
+    async fn list_policy_principals(
+        &self,
+        policy_arn: &str,
+    ) -> Result<super::PolicyPrincipals, CloudError> {
         self.begin_iam("iam:ListEntitiesForPolicy", policy_arn)?;
 
         let state = self.lock_iam();
         let policy = state.policy(policy_arn)?;
-        Ok(policy.attached_roles.iter().cloned().collect())
+        Ok(super::PolicyPrincipals {
+            roles: policy.attached_roles.iter().cloned().collect(),
+            users: policy.attached_users.iter().cloned().collect(),
+            groups: policy.attached_groups.iter().cloned().collect(),
+        })
+    }
+
+    async fn detach_user_policy(&self, user: &str, policy_arn: &str) -> Result<(), CloudError> {
+        self.begin_iam("iam:DetachUserPolicy", policy_arn)?;
+
+        let mut state = self.lock_iam();
+        let policy = state.policy_mut(policy_arn)?;
+        if !policy.attached_users.remove(user) {
+            return Err(CloudError::IamNotFound {
+                kind: "policy attachment",
+                name: format!("{policy_arn} on user {user}"),
+            });
+        }
+        Ok(())
+    }
+
+    async fn detach_group_policy(&self, group: &str, policy_arn: &str) -> Result<(), CloudError> {
+        self.begin_iam("iam:DetachGroupPolicy", policy_arn)?;
+
+        let mut state = self.lock_iam();
+        let policy = state.policy_mut(policy_arn)?;
+        if !policy.attached_groups.remove(group) {
+            return Err(CloudError::IamNotFound {
+                kind: "policy attachment",
+                name: format!("{policy_arn} on group {group}"),
+            });
+        }
+        Ok(())
     }
 
     async fn list_policy_versions(
@@ -1547,6 +1585,8 @@ impl Cloud for MemoryCloud {
             default_version: 1,
             next_version: 2,
             attached_roles: BTreeSet::new(),
+            attached_users: BTreeSet::new(),
+            attached_groups: BTreeSet::new(),
         };
         state.policies.insert(arn.clone(), policy);
         Ok(arn)
@@ -1643,8 +1683,17 @@ impl Cloud for MemoryCloud {
 
         let mut state = self.lock_iam();
         let policy = state.policy(policy_arn)?;
-        if !policy.attached_roles.is_empty() {
-            let roles: Vec<&str> = policy.attached_roles.iter().map(String::as_str).collect();
+        if !policy.attached_roles.is_empty()
+            || !policy.attached_users.is_empty()
+            || !policy.attached_groups.is_empty()
+        {
+            let roles: Vec<&str> = policy
+                .attached_roles
+                .iter()
+                .chain(&policy.attached_users)
+                .chain(&policy.attached_groups)
+                .map(String::as_str)
+                .collect();
             return Err(delete_conflict(
                 OPERATION,
                 format!(

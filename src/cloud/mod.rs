@@ -165,11 +165,34 @@ pub trait Cloud: Send + Sync {
         version_id: &str,
     ) -> impl Future<Output = Result<String, CloudError>> + Send;
 
-    /// Returns the names of the roles a policy is attached to (ListEntitiesForPolicy).
+    /// Returns the roles, users and groups a policy is attached to, from one unfiltered
+    /// ListEntitiesForPolicy listing.
+    fn list_policy_principals(
+        &self,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<PolicyPrincipals, CloudError>> + Send;
+
+    /// Returns the names of the roles a policy is attached to.
     fn list_policy_roles(
         &self,
         policy_arn: &str,
-    ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send {
+        async move { Ok(self.list_policy_principals(policy_arn).await?.roles) }
+    }
+
+    /// Detaches a managed policy from an IAM user.
+    fn detach_user_policy(
+        &self,
+        user: &str,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Detaches a managed policy from an IAM group.
+    fn detach_group_policy(
+        &self,
+        group: &str,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
 
     /// Returns every version of a policy.
     fn list_policy_versions(
@@ -473,6 +496,14 @@ pub struct TopicSubscription {
     pub endpoint: String,
 }
 
+/// The principals a managed policy is attached to, by kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyPrincipals {
+    pub roles: Vec<String>,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+}
+
 /// A customer-managed IAM policy as ListPolicies returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ManagedPolicy {
@@ -630,6 +661,9 @@ pub struct LivePolicy {
     pub document_text: String,
     /// Roles the policy is attached to.
     pub roles: Vec<String>,
+    /// Users and groups the policy is attached to; sqsform attaches to roles only.
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
 }
 
 /// Reads every managed policy under `path`: the listing, then the default version and the
@@ -641,17 +675,21 @@ pub async fn read_policies<C: Cloud>(
 ) -> Result<Vec<LivePolicy>, CloudError> {
     let listed = cloud.list_policies(path).await?;
     let reads = listed.into_iter().map(|policy| async move {
-        let (document_text, roles) = futures::join!(
+        let (document_text, principals) = futures::join!(
             cloud.get_policy_document(&policy.arn, &policy.default_version_id),
-            cloud.list_policy_roles(&policy.arn)
+            cloud.list_policy_principals(&policy.arn)
         );
         let document_text = document_text?;
-        let mut roles = roles?;
-        roles.sort();
+        let mut principals = principals?;
+        principals.roles.sort();
+        principals.users.sort();
+        principals.groups.sort();
         Ok::<LivePolicy, CloudError>(LivePolicy {
             document: crate::policy::parse(&document_text).ok(),
             document_text,
-            roles,
+            roles: principals.roles,
+            users: principals.users,
+            groups: principals.groups,
             name: policy.name,
             arn: policy.arn,
             default_version_id: policy.default_version_id,

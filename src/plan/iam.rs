@@ -35,6 +35,10 @@ pub struct PolicyChange {
     pub delete_versions: Vec<String>,
     pub attach: Vec<String>,
     pub detach: Vec<String>,
+    /// Users the policy is attached to; sqsform attaches only roles, so they are detached.
+    pub detach_users: Vec<String>,
+    /// Groups the policy is attached to, detached for the same reason.
+    pub detach_groups: Vec<String>,
     /// Tags a new policy is created with.
     pub tags: Tags,
 }
@@ -93,6 +97,8 @@ pub fn diff_policies(desired: &DesiredState, live: &[LivePolicy]) -> Vec<PolicyC
             delete_versions: Vec::new(),
             attach: Vec::new(),
             detach: existing.roles.clone(),
+            detach_users: existing.users.clone(),
+            detach_groups: existing.groups.clone(),
             tags: Tags::new(),
         });
     }
@@ -113,6 +119,8 @@ fn create(desired: &DesiredState, desired_policy: &ServicePolicy) -> PolicyChang
         delete_versions: Vec::new(),
         attach: vec![desired_policy.role.clone()],
         detach: Vec::new(),
+        detach_users: Vec::new(),
+        detach_groups: Vec::new(),
         tags: desired_policy.tags.clone(),
     }
 }
@@ -136,7 +144,11 @@ fn update(
         .filter(|role| **role != desired_policy.role)
         .cloned()
         .collect();
-    let unchanged = same_document && attach.is_empty() && detach.is_empty();
+    let unchanged = same_document
+        && attach.is_empty()
+        && detach.is_empty()
+        && existing.users.is_empty()
+        && existing.groups.is_empty();
 
     PolicyChange {
         action: if unchanged {
@@ -160,6 +172,8 @@ fn update(
         delete_versions: Vec::new(),
         attach,
         detach,
+        detach_users: existing.users.clone(),
+        detach_groups: existing.groups.clone(),
         tags: desired_policy.tags.clone(),
     }
 }
@@ -307,6 +321,8 @@ mod tests {
             document_text: document.to_string(),
             document: Some(document),
             roles: roles.iter().map(|role| role.to_string()).collect(),
+            users: Vec::new(),
+            groups: Vec::new(),
         }
     }
 

@@ -36,6 +36,12 @@ pub(super) fn write_policy_change(
     for role in &change.detach {
         writeln!(out, "      {} detach from role {role}", style.red("-"))?;
     }
+    for user in &change.detach_users {
+        writeln!(out, "      {} detach from user {user}", style.red("-"))?;
+    }
+    for group in &change.detach_groups {
+        writeln!(out, "      {} detach from group {group}", style.red("-"))?;
+    }
     if let Some(version_id) = &change.delete_version {
         writeln!(
             out,
@@ -78,7 +84,8 @@ pub struct PolicyDrift {
     /// Permissions the live document grants that the spec does not (`actual` set), and the
     /// reverse (`expected` set).
     pub permissions: Vec<AttributeDrift>,
-    /// Roles attached but not in the spec (`actual` set), and the reverse (`expected` set).
+    /// Roles, users and groups (`name` says which) attached but not in the spec
+    /// (`actual` set), and roles the spec names that are not attached (`expected` set).
     pub roles: Vec<AttributeDrift>,
 }
 
@@ -125,6 +132,16 @@ pub fn policy_drift(plan: &Plan) -> Vec<PolicyDrift> {
                     actual: Some(role.clone()),
                 })
                 .collect();
+            roles.extend(change.detach_users.iter().map(|user| AttributeDrift {
+                name: "user".into(),
+                expected: None,
+                actual: Some(user.clone()),
+            }));
+            roles.extend(change.detach_groups.iter().map(|group| AttributeDrift {
+                name: "group".into(),
+                expected: None,
+                actual: Some(group.clone()),
+            }));
             if change.action == Action::Update {
                 roles.extend(change.attach.iter().map(|role| AttributeDrift {
                     name: "role".into(),
@@ -178,7 +195,8 @@ pub(super) fn write_policy_drift(
         match (&role.expected, &role.actual) {
             (None, Some(actual)) => writeln!(
                 out,
-                "      attached to role {actual}, which the spec does not name"
+                "      attached to {} {actual}, which the spec does not name",
+                role.name
             )?,
             (Some(expected), _) => writeln!(out, "      not attached to role {expected}")?,
             _ => {}
