@@ -1,0 +1,20 @@
+//! sqsform-client: publish and consume events on the queues and topics sqsform provisions.
+//!
+//! The crate does not depend on the provisioner. Its core is
+//! plain logic, tested without AWS:
+//!
+//! - [`envelope`]: the JSON envelope `{eventType, eventId, timestamp, data}` and the [`Event`]
+//!   trait that names an event type and, for FIFO queues, its message group;
+//! - [`batch`]: packing messages into SendMessageBatch requests by count and by bytes;
+//! - [`backoff`]: the visibility delay before a failed message is received again;
+//! - [`idempotency`]: the store that makes a duplicate delivery of a handled event a no-op.
+//!
+//! TODO: the publisher (single, batched and to topics) and the consumer (long polling, batched
+//! deletes, heartbeat, FIFO ordering, graceful shutdown) that use this core do not exist yet.
+
+pub mod backoff;
+pub mod batch;
+pub mod envelope;
+pub mod idempotency;
+
+pub use envelope::{Envelope, Event};
