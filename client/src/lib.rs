@@ -9,12 +9,16 @@
 //! - [`backoff`]: the visibility delay before a failed message is received again;
 //! - [`idempotency`]: the store that makes a duplicate delivery of a handled event a no-op.
 //!
-//! TODO: the publisher (single, batched and to topics) and the consumer (long polling, batched
-//! deletes, heartbeat, FIFO ordering, graceful shutdown) that use this core do not exist yet.
+//! [`Publisher`] sends single events and batches to a queue.
+//!
+//! TODO: publishing to topics, the automatic batcher with a linger, and the consumer (long
+//! polling, batched deletes, heartbeat, FIFO ordering, graceful shutdown) do not exist yet.
 
 pub mod backoff;
 pub mod batch;
 pub mod envelope;
 pub mod idempotency;
+pub mod publisher;
 
 pub use envelope::{Envelope, Event};
+pub use publisher::{BatchOutcome, PublishError, Publisher};
