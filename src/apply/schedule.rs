@@ -261,7 +261,9 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
 
     // Topics and subscriptions go after the queue policies, so a queue accepts deliveries
     // from its topic before the subscription exists and no published message is dropped.
+    // Removals mirror that: unsubscribes run first, before any policy drops the topic.
     let mut topics = Vec::new();
+    let mut unsubscribe_phase = Vec::new();
     for change in plan.topics.iter().filter(|change| change.has_changes()) {
         let (steps, unsubscribes) = topic_steps(change);
         if !steps.is_empty() {
@@ -272,7 +274,7 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
             });
         }
         if !unsubscribes.is_empty() {
-            deletes.push(ResourceSteps {
+            unsubscribe_phase.push(ResourceSteps {
                 resource: change.name.clone(),
                 address: Some(change.arn.clone()),
                 steps: unsubscribes,
@@ -325,8 +327,8 @@ pub fn schedule(plan: &Plan) -> Vec<Vec<ResourceSteps>> {
         }
     }
 
-    early
-        .into_values()
+    std::iter::once(unsubscribe_phase)
+        .chain(early.into_values())
         .chain([
             late,
             topics,
@@ -383,7 +385,7 @@ fn alarm_steps(action: Action, definition: &MetricAlarm, change: &AlarmChange) -
 }
 
 /// Returns the calls that create or update a topic and its subscriptions, and separately the
-/// unsubscribes, which run with the deletes.
+/// unsubscribes and topic deletes, which run before everything else.
 fn topic_steps(change: &TopicChange) -> (Vec<Step>, Vec<Step>) {
     let desired_tags: Tags = change
         .tags

@@ -51,12 +51,19 @@ pub const PUBLISHER_ACTIONS: &[&str] = &["sns:Publish"];
 /// Returns the queue policy statement that lets one SNS topic send to the queue, and nothing
 /// else send through SNS: the condition pins the topic's ARN.
 pub fn topic_statement(queue_arn: &str, topic_arn: &str, topic_name: &str) -> Value {
-    let sid: String = topic_name
+    // A Sid takes letters and digits only, so names that differ only in hyphens would collide;
+    // a hash of the whole ARN (FNV-1a) keeps them apart.
+    let letters: String = topic_name
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect();
+    let hash = topic_arn
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
     json!({
-        "Sid": format!("AllowTopic{sid}"),
+        "Sid": format!("AllowTopic{letters}{:08x}", hash as u32),
         "Effect": "Allow",
         "Principal": { "Service": "sns.amazonaws.com" },
         "Action": "sqs:SendMessage",

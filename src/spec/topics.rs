@@ -143,9 +143,9 @@ impl Checker<'_> {
                     }
                 };
                 if let Some(filter) = &subscription.filter_policy
-                    && !filter.is_object()
+                    && !is_valid_filter_policy(filter)
                 {
-                    self.error(SPEC_FILE, path.key("filter_policy"), "filter_policy must be a mapping of attribute names to lists of accepted values, such as {eventType: [trip.created]}");
+                    self.error(SPEC_FILE, path.key("filter_policy"), "filter_policy must be a non-empty mapping of attribute names to lists of accepted values, such as {eventType: [trip.created]}");
                 }
 
                 append_topic_statement(queue, &arn, &name);
@@ -200,6 +200,21 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Checks the shape SNS requires of a filter policy: a non-empty mapping whose values are
+/// non-empty lists of accepted values, or nested mappings of the same shape (which SNS takes
+/// for the MessageBody scope).
+fn is_valid_filter_policy(filter: &serde_json::Value) -> bool {
+    let Some(keys) = filter.as_object() else {
+        return false;
+    };
+    !keys.is_empty()
+        && keys.values().all(|value| match value {
+            serde_json::Value::Array(accepted) => !accepted.is_empty(),
+            nested @ serde_json::Value::Object(_) => is_valid_filter_policy(nested),
+            _ => false,
+        })
 }
 
 /// Adds the statement that lets a topic send to the queue, creating the policy if needed.

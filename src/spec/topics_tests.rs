@@ -68,7 +68,7 @@ fn queue_policy_composes_tls_and_two_topics() {
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                 },
                 {
-                    "Sid": "AllowTopicshopdevtrips",
+                    "Sid": "AllowTopicshopdevtripsd3e22f60",
                     "Effect": "Allow",
                     "Principal": {"Service": "sns.amazonaws.com"},
                     "Action": "sqs:SendMessage",
@@ -76,7 +76,7 @@ fn queue_policy_composes_tls_and_two_topics() {
                     "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:123456789012:shop-dev-trips"}},
                 },
                 {
-                    "Sid": "AllowTopicshopdevdrivers",
+                    "Sid": "AllowTopicshopdevdrivers98916dcf",
                     "Effect": "Allow",
                     "Principal": {"Service": "sns.amazonaws.com"},
                     "Action": "sqs:SendMessage",
@@ -124,4 +124,37 @@ fn unknown_subscriber_and_publisher() {
             "queues.yaml:10:7: topics.trips.subscribers.analytic: topic \"trips\" subscribes unknown queue \"analytic\"; did you mean \"analytics\"?".to_string(),
         ]
     );
+}
+
+#[test]
+fn scalar_or_empty_filter_policy_is_rejected() {
+    for filter in ["{eventType: trip.created}", "{}", "{eventType: []}"] {
+        let spec = format!(
+            "project: shop\nqueues:\n  analytics: {{}}\ntopics:\n  trips:\n    subscribers:\n      analytics: {{filter_policy: {filter}}}\n"
+        );
+        assert_eq!(
+            messages(&spec),
+            vec!["queues.yaml:7:34: topics.trips.subscribers.analytics.filter_policy: filter_policy must be a non-empty mapping of attribute names to lists of accepted values, such as {eventType: [trip.created]}".to_string()],
+            "{filter}"
+        );
+    }
+}
+
+#[test]
+fn names_differing_in_hyphens_get_distinct_sids() {
+    let spec = "project: shop\nqueues:\n  analytics: {}\ntopics:\n  trip-events:\n    subscribers: {analytics: {}}\n  tripevents:\n    subscribers: {analytics: {}}\n";
+    let loaded = load_from_text("queues.yaml", spec, "dev", ENVIRONMENT).expect("valid");
+    let policy = loaded.desired.queues[0]
+        .attributes
+        .policy
+        .clone()
+        .expect("policy");
+    let sids: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|statement| statement["Sid"].as_str())
+        .collect();
+    assert_eq!(sids.len(), 3);
+    assert_ne!(sids[1], sids[2]);
 }
