@@ -75,14 +75,16 @@ async fn noop_plan_call_counts() {
         "cloudwatch:DescribeAlarms": 1,
         "cloudwatch:ListTagsForResource": 25,
         "cloudwatch:GetDashboard": 1,
-        // Per topic: attributes, tags and the subscription list; then each of 8 subscriptions.
+        // One ListTopics page to find removed topics; per topic: attributes, tags and the
+        // subscription list; then each of 8 subscriptions.
+        "sns:ListTopics": 1,
         "sns:GetTopicAttributes": 3,
         "sns:ListTagsForResource": 3,
         "sns:ListSubscriptionsByTopic": 3,
         "sns:GetSubscriptionAttributes": 8,
     });
     assert_eq!(calls["by_operation"], expected);
-    assert_eq!(calls["total"], 99);
+    assert_eq!(calls["total"], 100);
 }
 
 #[tokio::test]

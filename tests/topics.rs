@@ -264,3 +264,52 @@ async fn undeclared_subscription_needs_allow_delete() {
         .expect_code(0);
     workspace.run(&["drift"]).expect_code(0);
 }
+
+#[tokio::test]
+async fn removed_topic_is_deleted_with_allow_delete() {
+    let workspace = Workspace::new("topic-removed", SPEC);
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    let removed = topic_arn(&workspace, "payment-events.fifo");
+    let spec = SPEC.replace("  payment-events.fifo:\n    content_based_deduplication: true\n    subscribers:\n      payments.fifo: {}\n      accounting.fifo: {}\n", "");
+    workspace.write_spec(&spec);
+
+    let drift = workspace.run(&["drift"]);
+    drift.expect_code(2);
+    let name = format!("driversklub-{}-payment-events.fifo", workspace.environment);
+    assert!(
+        drift.stdout.contains(&format!(
+            "! topic {name}: unexpected: owned by sqsform but no longer in the spec"
+        )),
+        "{}",
+        drift.stdout
+    );
+    let plan = workspace.run(&["plan"]);
+    assert!(
+        plan.stdout.contains(&format!("- delete topic {name}")),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("Topics: 0 to create, 0 to update, 1 to delete; subscriptions: 0 to create, 0 to update, 2 to delete."), "{}", plan.stdout);
+
+    let rejected = workspace.run(&["apply", "--auto-approve"]);
+    rejected.expect_code(1);
+    assert!(rejected.stderr.contains(&format!("delete topic {name}: it carries this environment's ownership tags but is no longer in the spec, and deleting it needs --allow-delete")), "{}", rejected.stderr);
+
+    workspace
+        .run(&["apply", "--auto-approve", "--allow-delete"])
+        .expect_code(0);
+    let topics = sns_client()
+        .await
+        .list_topics()
+        .send()
+        .await
+        .expect("list")
+        .topics
+        .unwrap_or_default();
+    assert!(
+        !topics
+            .iter()
+            .any(|topic| topic.topic_arn() == Some(removed.as_str()))
+    );
+    workspace.run(&["drift"]).expect_code(0);
+}

@@ -345,6 +345,7 @@ async fn run_step<C: Cloud>(
                 .await?;
         }
         Step::Unsubscribe { subscription_arn } => cloud.unsubscribe(subscription_arn).await?,
+        Step::DeleteTopic => cloud.delete_topic(address).await?,
         Step::UntagAlarm { keys } => cloud.untag_alarm(address, keys).await?,
         Step::Create { .. }
         | Step::CreatePolicy { .. }

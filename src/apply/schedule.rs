@@ -100,6 +100,7 @@ pub enum Step {
     Unsubscribe {
         subscription_arn: String,
     },
+    DeleteTopic,
 }
 
 impl Step {
@@ -132,6 +133,7 @@ impl Step {
             Step::Subscribe { .. } => "Subscribe",
             Step::SetSubscriptionAttribute { .. } => "SetSubscriptionAttributes",
             Step::Unsubscribe { .. } => "Unsubscribe",
+            Step::DeleteTopic => "DeleteTopic",
         }
     }
 }
@@ -426,6 +428,17 @@ fn topic_steps(change: &TopicChange) -> (Vec<Step>, Vec<Step>) {
         _ => {}
     }
     let mut unsubscribes = Vec::new();
+    if change.action == Action::Delete {
+        for subscription in &change.subscriptions {
+            if let Some(arn) = &subscription.arn {
+                unsubscribes.push(Step::Unsubscribe {
+                    subscription_arn: arn.clone(),
+                });
+            }
+        }
+        unsubscribes.push(Step::DeleteTopic);
+        return (Vec::new(), unsubscribes);
+    }
     for subscription in &change.subscriptions {
         match (subscription.action, &subscription.arn) {
             (Action::Create, _) => steps.push(Step::Subscribe {

@@ -1572,6 +1572,31 @@ impl Cloud for AwsCloud {
         }
     }
 
+    async fn list_topics(&self) -> Result<Vec<String>, CloudError> {
+        let mut arns = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .sns
+                .list_topics()
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| self.api_error("sns:ListTopics", error))?;
+            arns.extend(
+                output
+                    .topics
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|topic| topic.topic_arn),
+            );
+            match output.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => return Ok(arns),
+            }
+        }
+    }
+
     async fn delete_topic(&self, topic_arn: &str) -> Result<(), CloudError> {
         let result = self.sns.delete_topic().topic_arn(topic_arn).send().await;
         // SNS documents DeleteTopic as idempotent, so NotFound is not expected, but a missing

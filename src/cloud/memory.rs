@@ -1996,6 +1996,15 @@ impl Cloud for MemoryCloud {
         Ok(())
     }
 
+    async fn list_topics(&self) -> Result<Vec<String>, CloudError> {
+        let arns: Vec<String> = self.lock_sns().topics.keys().cloned().collect();
+        // One request per page of 100, as SNS pages ListTopics.
+        for _ in 0..arns.len().div_ceil(100).max(1) {
+            self.begin_sns("sns:ListTopics", "")?;
+        }
+        Ok(arns)
+    }
+
     async fn delete_topic(&self, topic_arn: &str) -> Result<(), CloudError> {
         self.begin_sns("sns:DeleteTopic", topic_arn)?;
 

@@ -384,6 +384,10 @@ pub trait Cloud: Send + Sync {
         keys: &[String],
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
 
+    /// Returns the ARN of every topic in the account and region, following NextToken with one
+    /// request per page of up to 100 topics (ListTopics).
+    fn list_topics(&self) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send;
+
     /// Deletes a topic and its subscriptions (DeleteTopic). SNS treats a topic that does not
     /// exist as deleted, so that is not an error.
     fn delete_topic(&self, topic_arn: &str) -> impl Future<Output = Result<(), CloudError>> + Send;

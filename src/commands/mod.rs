@@ -15,9 +15,9 @@ pub use outputs::outputs;
 pub use plan::plan;
 pub use validate::validate;
 
-use crate::cloud::Tags;
 use crate::cloud::aws::AwsCloud;
 use crate::cloud::{self, ApiCalls, Cloud, CloudError};
+use crate::cloud::{Attributes, Tags};
 use crate::model::DesiredState;
 use crate::plan::Plan;
 use crate::plan::alarms::ObservedAlarm;
@@ -248,6 +248,39 @@ async fn read_topics<C: Cloud>(
         observed.push(ObservedTopic {
             arn: topic.arn.clone(),
             attributes: Some(attributes),
+            tags,
+            subscriptions,
+        });
+    }
+
+    // Topics with the prefix that the spec no longer declares: read their tags, and the
+    // subscriptions of the owned ones, so the plan can remove them.
+    let desired_arns: Vec<&str> = desired
+        .topics
+        .iter()
+        .map(|topic| topic.arn.as_str())
+        .collect();
+    for arn in cloud.list_topics().await? {
+        let name = arn.rsplit(':').next().unwrap_or_default();
+        if !name.starts_with(&desired.prefix) || desired_arns.contains(&arn.as_str()) {
+            continue;
+        }
+        let tags = cloud.list_topic_tags(&arn).await?;
+        if !crate::plan::is_owned(&tags, &desired.project, &desired.environment) {
+            continue;
+        }
+        let mut subscriptions = Vec::new();
+        for listed in cloud.list_subscriptions_by_topic(&arn).await? {
+            subscriptions.push(ObservedSubscription {
+                arn: listed.arn,
+                protocol: listed.protocol,
+                endpoint: listed.endpoint,
+                attributes: Attributes::new(),
+            });
+        }
+        observed.push(ObservedTopic {
+            arn,
+            attributes: Some(Attributes::new()),
             tags,
             subscriptions,
         });

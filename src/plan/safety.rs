@@ -53,7 +53,23 @@ pub fn blocked_changes(plan: &Plan, flags: SafetyFlags) -> Vec<String> {
             ));
         }
     }
-    for topic in &plan.topics {
+    for topic in plan
+        .topics
+        .iter()
+        .filter(|topic| topic.action == Action::Delete)
+    {
+        if !flags.allow_delete {
+            blocked.push(format!(
+                "delete topic {}: it carries this environment's ownership tags but is no longer in the spec, and deleting it needs --allow-delete",
+                topic.name
+            ));
+        }
+    }
+    for topic in plan
+        .topics
+        .iter()
+        .filter(|topic| topic.action != Action::Delete)
+    {
         for subscription in topic
             .subscriptions
             .iter()

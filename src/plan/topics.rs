@@ -176,7 +176,7 @@ pub fn diff_topics(desired: &DesiredState, observed: &[ObservedTopic]) -> Vec<To
         .iter()
         .map(|topic| (topic.arn.as_str(), topic))
         .collect();
-    desired
+    let mut changes: Vec<TopicChange> = desired
         .topics
         .iter()
         .map(|topic| {
@@ -188,7 +188,42 @@ pub fn diff_topics(desired: &DesiredState, observed: &[ObservedTopic]) -> Vec<To
                 Some(live) => update(topic, live),
             }
         })
-        .collect()
+        .collect();
+
+    // Observed topics the spec does not declare are owned ones it removed: delete them.
+    let desired_arns: Vec<&str> = desired
+        .topics
+        .iter()
+        .map(|topic| topic.arn.as_str())
+        .collect();
+    for removed in observed
+        .iter()
+        .filter(|topic| topic.attributes.is_some() && !desired_arns.contains(&topic.arn.as_str()))
+    {
+        changes.push(TopicChange {
+            action: Action::Delete,
+            name: removed
+                .arn
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            arn: removed.arn.clone(),
+            attributes: Vec::new(),
+            tags: TagChanges::default(),
+            subscriptions: removed
+                .subscriptions
+                .iter()
+                .map(|subscription| SubscriptionChange {
+                    action: Action::Delete,
+                    queue_arn: subscription.endpoint.clone(),
+                    arn: Some(subscription.arn.clone()),
+                    attributes: Vec::new(),
+                })
+                .collect(),
+        });
+    }
+    changes
 }
 
 fn create(topic: &DesiredTopic) -> TopicChange {

@@ -227,6 +227,32 @@ pub fn plan_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<(
             alarm_counts.unchanged
         )?;
     }
+    if !plan.topics.is_empty() {
+        let count = |action: Action| {
+            plan.topics
+                .iter()
+                .filter(|topic| topic.action == action)
+                .count()
+        };
+        let subscriptions = |action: Action| {
+            plan.topics
+                .iter()
+                .flat_map(|topic| &topic.subscriptions)
+                .filter(|subscription| subscription.action == action)
+                .count()
+        };
+        writeln!(
+            out,
+            "{} {} to create, {} to update, {} to delete; subscriptions: {} to create, {} to update, {} to delete.",
+            style.bold("Topics:"),
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Delete),
+            subscriptions(Action::Create),
+            subscriptions(Action::Update),
+            subscriptions(Action::Delete)
+        )?;
+    }
     Ok(())
 }
 
@@ -497,9 +523,14 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
         } else {
             ""
         };
+        let topics = if plan.topics.is_empty() {
+            String::new()
+        } else {
+            format!(", {} topic(s)", plan.topics.len())
+        };
         return writeln!(
             out,
-            "No drift: {} queue(s), {} IAM policy(ies), {} alarm(s){with_dashboard} in {} / {} match the spec.",
+            "No drift: {} queue(s), {} IAM policy(ies), {} alarm(s){topics}{with_dashboard} in {} / {} match the spec.",
             plan.summary.unchanged,
             plan.policy_summary.unchanged,
             plan.alarm_summary.unchanged,

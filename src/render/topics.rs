@@ -21,6 +21,7 @@ pub(super) fn write_topic_change(
     let (marker, verb) = match change.action {
         Action::Create => (style.green("+"), "create"),
         Action::Update => (style.yellow("~"), "update"),
+        Action::Delete => (style.red("-"), "delete"),
         _ => (style.yellow("~"), "subscriptions of"),
     };
     writeln!(out, "  {marker} {verb} topic {}", style.bold(&change.name))?;
@@ -32,6 +33,17 @@ pub(super) fn write_topic_change(
             display_value(attribute.before.as_deref()),
             display_value(attribute.after.as_deref())
         )?;
+    }
+    for (key, value) in &change.tags.set {
+        writeln!(
+            out,
+            "      tag {key}: {} → {}",
+            display_value(value.before.as_deref()),
+            value.after
+        )?;
+    }
+    for (key, before) in &change.tags.remove {
+        writeln!(out, "      {} tag {key} (was {before})", style.red("-"))?;
     }
     for subscription in change
         .subscriptions
@@ -90,7 +102,8 @@ pub fn topic_drift(plan: &Plan) -> Vec<TopicDrift> {
                 .subscriptions
                 .iter()
                 .filter(|subscription| {
-                    change.action != Action::Create && subscription.action != Action::NoOp
+                    matches!(change.action, Action::Update | Action::NoOp)
+                        && subscription.action != Action::NoOp
                 })
                 .map(|subscription| SubscriptionDrift {
                     queue: queue_name(&subscription.queue_arn).to_string(),
@@ -111,7 +124,7 @@ pub fn topic_drift(plan: &Plan) -> Vec<TopicDrift> {
                         .collect(),
                 })
                 .collect();
-            let attributes = if change.action == Action::Update {
+            let mut attributes: Vec<AttributeDrift> = if change.action == Action::Update {
                 change
                     .attributes
                     .iter()
@@ -124,12 +137,30 @@ pub fn topic_drift(plan: &Plan) -> Vec<TopicDrift> {
             } else {
                 Vec::new()
             };
+            if change.action == Action::Update {
+                attributes.extend(change.tags.set.iter().map(|(key, value)| AttributeDrift {
+                    name: format!("tag {key}"),
+                    expected: Some(value.after.clone()),
+                    actual: value.before.clone(),
+                }));
+                attributes.extend(
+                    change
+                        .tags
+                        .remove
+                        .iter()
+                        .map(|(key, value)| AttributeDrift {
+                            name: format!("tag {key}"),
+                            expected: None,
+                            actual: Some(value.clone()),
+                        }),
+                );
+            }
             TopicDrift {
                 name: change.name.clone(),
-                kind: if change.action == Action::Create {
-                    "missing"
-                } else {
-                    "changed"
+                kind: match change.action {
+                    Action::Create => "missing",
+                    Action::Delete => "unexpected",
+                    _ => "changed",
                 },
                 subscriptions,
                 attributes,
@@ -144,10 +175,10 @@ pub(super) fn write_topic_drift(
     drift: &TopicDrift,
     style: Style,
 ) -> io::Result<()> {
-    let description = if drift.kind == "missing" {
-        "missing: in the spec but not in SNS"
-    } else {
-        "changed"
+    let description = match drift.kind {
+        "missing" => "missing: in the spec but not in SNS",
+        "unexpected" => "unexpected: owned by sqsform but no longer in the spec",
+        _ => "changed",
     };
     writeln!(
         out,
