@@ -7,16 +7,20 @@
 //!   trait that names an event type and, for FIFO queues, its message group;
 //! - [`batch`]: packing messages into SendMessageBatch requests by count and by bytes;
 //! - [`backoff`]: the visibility delay before a failed message is received again;
-//! - [`idempotency`]: the store that makes a duplicate delivery of a handled event a no-op.
+//! - [`idempotency`]: the store that makes a duplicate delivery of a handled event a no-op;
+//! - [`deletes`]: pending deletes of handled messages, flushed by count or after a delay;
+//! - [`heartbeat`]: visibility extensions for long handlers, cut at the 12-hour limit.
 //!
 //! [`Publisher`] sends single events and batches to a queue.
 //!
-//! TODO: publishing to topics, the automatic batcher with a linger, and the consumer (long
-//! polling, batched deletes, heartbeat, FIFO ordering, graceful shutdown) do not exist yet.
+//! TODO: publishing to topics, the automatic batcher with a linger, and the consumer loop (long
+//! polling, FIFO ordering, graceful shutdown) that uses `deletes` and `heartbeat` do not exist yet.
 
 pub mod backoff;
 pub mod batch;
+pub mod deletes;
 pub mod envelope;
+pub mod heartbeat;
 pub mod idempotency;
 pub mod publisher;
 
