@@ -9,17 +9,19 @@
 //! - [`backoff`]: the visibility delay before a failed message is received again;
 //! - [`idempotency`]: the store that makes a duplicate delivery of a handled event a no-op;
 //! - [`deletes`]: pending deletes of handled messages, flushed by count or after a delay;
-//! - [`heartbeat`]: visibility extensions for long handlers, cut at the 12-hour limit.
+//! - [`heartbeat`]: visibility extensions for long handlers, cut at the 12-hour limit;
+//! - [`fifo`]: one message per FIFO group at a time, in order, with groups in parallel.
 //!
 //! [`Publisher`] sends single events and batches to a queue.
 //!
 //! TODO: publishing to topics, the automatic batcher with a linger, and the consumer loop (long
-//! polling, FIFO ordering, graceful shutdown) that uses `deletes` and `heartbeat` do not exist yet.
+//! polling, graceful shutdown) that uses `deletes`, `heartbeat` and `fifo` do not exist yet.
 
 pub mod backoff;
 pub mod batch;
 pub mod deletes;
 pub mod envelope;
+pub mod fifo;
 pub mod heartbeat;
 pub mod idempotency;
 pub mod publisher;
