@@ -12,7 +12,8 @@
 //! - [`heartbeat`]: visibility extensions for long handlers, cut at the 12-hour limit;
 //! - [`fifo`]: one message per FIFO group at a time, in order, with groups in parallel.
 //!
-//! [`Publisher`] sends single events and batches to a queue.
+//! [`Publisher`] sends single events and batches to a queue and counts its requests in a
+//! [`requests::RequestCounts`].
 //!
 //! TODO: publishing to topics, the automatic batcher with a linger, and the consumer loop (long
 //! polling, graceful shutdown) that uses `deletes`, `heartbeat` and `fifo` do not exist yet.
@@ -25,6 +26,7 @@ pub mod fifo;
 pub mod heartbeat;
 pub mod idempotency;
 pub mod publisher;
+pub mod requests;
 
 pub use envelope::{Envelope, Event};
 pub use publisher::{BatchOutcome, PublishError, Publisher};

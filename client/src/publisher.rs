@@ -7,6 +7,7 @@ use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
 use crate::batch::{OutgoingMessage, Oversized, pack};
 use crate::envelope::{Envelope, EnvelopeError, Event};
+use crate::requests::RequestCounts;
 
 /// The message attribute that carries the event type, for topic filter policies.
 pub const EVENT_TYPE_ATTRIBUTE: &str = "eventType";
@@ -42,6 +43,7 @@ pub struct Publisher {
     fifo: bool,
     max_message_size: usize,
     retry_delay: Duration,
+    requests: RequestCounts,
 }
 
 impl Publisher {
@@ -59,7 +61,13 @@ impl Publisher {
             queue_url,
             max_message_size,
             retry_delay: Duration::from_millis(200),
+            requests: RequestCounts::default(),
         }
+    }
+
+    /// Returns the counts of the requests this publisher sent, by operation.
+    pub fn requests(&self) -> &RequestCounts {
+        &self.requests
     }
 
     fn outgoing<T: Event>(envelope: &Envelope<T>) -> Result<OutgoingMessage, PublishError> {
@@ -105,6 +113,7 @@ impl Publisher {
                 .message_deduplication_id(&envelope.event_id)
                 .set_message_group_id(envelope.data.message_group());
         }
+        self.requests.record("SendMessage");
         let output = request.send().await.map_err(|error| PublishError::Send {
             event_id: envelope.event_id.clone(),
             message: aws_sdk_sqs::error::DisplayErrorContext(&error).to_string(),
@@ -167,6 +176,7 @@ impl Publisher {
                 })
                 .collect();
 
+            self.requests.record("SendMessageBatch");
             let failed_ids: Vec<(usize, String)> = match self
                 .client
                 .send_message_batch()

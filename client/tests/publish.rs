@@ -1,5 +1,6 @@
 //! Tests of the publisher against the local AWS emulator (moto on loopback).
 
+use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -127,6 +128,10 @@ async fn single_event_carries_type_attribute() {
 
     publisher.publish(&event(1, "t-1")).await.expect("publish");
 
+    assert_eq!(
+        publisher.requests().snapshot(),
+        BTreeMap::from([("SendMessage", 1)])
+    );
     let received = receive_all(&client, &url).await;
     assert_eq!(
         received,
@@ -148,6 +153,11 @@ async fn batch_of_25_arrives_complete() {
 
     assert_eq!(outcome.sent.len(), 25);
     assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+    // Batches of 10, 10 and 5: 0.12 requests per event.
+    assert_eq!(
+        publisher.requests().snapshot(),
+        BTreeMap::from([("SendMessageBatch", 3)])
+    );
     let mut ids: Vec<String> = receive_all(&client, &url)
         .await
         .into_iter()
@@ -211,6 +221,11 @@ async fn oversized_event_is_rejected_before_sending() {
         other => panic!("unexpected error {other}"),
     }
     assert_eq!(outcome.sent, vec!["e-1".to_string()]);
+    // The oversized event costs no request: one batch carries the other event.
+    assert_eq!(
+        publisher.requests().snapshot(),
+        BTreeMap::from([("SendMessageBatch", 1)])
+    );
     assert_eq!(
         outcome.failed,
         vec![(
