@@ -379,7 +379,7 @@ class IamDeletePolicyCorrectionTest(unittest.TestCase):
 
     def test_repeated_attach_then_detach_deletes(self) -> None:
         # moto counts the second attach again, so attachment_count stays 1 after the
-        # detach although no role holds the policy.
+        # detach although no role has the policy attached.
         self.create_role("orders-role")
         self.backend.attach_role_policy(self.arn, "orders-role")
         self.backend.attach_role_policy(self.arn, "orders-role")

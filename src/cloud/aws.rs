@@ -33,7 +33,7 @@ use crate::model::Connection;
 const MAX_ATTEMPTS: u32 = 5;
 /// Time to open a connection before the attempt fails and is retried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time one attempt may take, so an endpoint that accepts connections but never answers
+/// Time one attempt may take, so an endpoint that accepts connections but never responds
 /// cannot stall a CI job.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Time one call may take across all its attempts.
@@ -75,7 +75,7 @@ pub struct AwsCloud {
     cloudwatch: aws_sdk_cloudwatch::Client,
     sns: aws_sdk_sns::Client,
     calls: Arc<CallCounter>,
-    /// Where requests go, for messages: the override, or the AWS endpoint of the region.
+    /// Endpoint the requests go to, for messages: the override, or the AWS endpoint of the region.
     endpoint: String,
 }
 
@@ -1284,7 +1284,7 @@ impl Cloud for AwsCloud {
             .set_tag_keys(Some(keys.to_vec()))
             .send()
             .await;
-        // moto 5.2.5 also answers ResourceNotFoundException for an alarm that exists but has
+        // moto 5.2.5 also returns ResourceNotFoundException for an alarm that exists but has
         // never had tags.
         match result {
             Ok(_) => Ok(()),
@@ -1831,8 +1831,8 @@ mod tests {
 
     use super::*;
 
-    /// An HTTP client that records each request body and answers with canned responses in
-    /// order, so tests can produce CloudWatch answers the emulator never gives. Nothing
+    /// An HTTP client that records each request body and returns canned responses in order,
+    /// so tests can produce CloudWatch responses the emulator never returns. Nothing
     /// leaves the process.
     #[derive(Clone, Debug, Default)]
     struct ReplayHttp {

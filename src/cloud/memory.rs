@@ -678,7 +678,7 @@ fn cloudwatch_error(operation: &'static str, code: &str, message: String) -> Clo
 /// TreatMissingData value is known, and it has at most 50 tags.
 ///
 /// NOTE: the reference names the limits but not the error code of each failed check, so the
-/// codes here are a best guess; callers should match on the variant, not the code.
+/// codes here are a best guess. Callers should match on the variant, not the code.
 fn validate_alarm(alarm: &MetricAlarm, tags: &Tags) -> Result<(), CloudError> {
     const OPERATION: &str = "cloudwatch:PutMetricAlarm";
     let invalid = |message: String| cloudwatch_error(OPERATION, "InvalidParameterValue", message);

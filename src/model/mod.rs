@@ -1,7 +1,7 @@
 //! The desired state: every queue of one environment fully named, defaulted and addressed.
 //!
 //! Nothing here is optional in the sense of "leave what is there": an attribute the spec leaves
-//! out holds the AWS default, and an unset policy is `None`, which means "no policy".
+//! out has the AWS default, and an unset policy is `None`, which means "no policy".
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,7 +37,7 @@ pub struct DesiredState {
     pub connection: Connection,
     /// Queues in spec order, each source followed by its derived dead-letter queue.
     pub queues: Vec<DesiredQueue>,
-    /// IAM path that holds the environment's managed policies, such as `/sqsform/driversklub/prod/`.
+    /// IAM path that contains the environment's managed policies, such as `/sqsform/driversklub/prod/`.
     pub iam_path: String,
     /// One managed policy per service (and the operators role) that has grants.
     pub service_policies: Vec<ServicePolicy>,
@@ -135,7 +135,7 @@ pub struct DesiredDashboard {
 pub struct ServicePolicy {
     /// Service name from the spec, or `operators` for the operators role.
     pub service: String,
-    /// What the service does, from the spec.
+    /// Description of the service, from the spec.
     pub description: Option<String>,
     /// Name of the IAM role the policy is attached to.
     pub role: String,

@@ -221,8 +221,8 @@ fn text(
     }
 }
 
-/// The encryption a live queue has: a KMS key wins over `SqsManagedSseEnabled`, which SQS may
-/// report either way on a KMS-encrypted queue.
+/// Returns the encryption of a live queue. A KMS key wins over `SqsManagedSseEnabled`, which
+/// SQS may report either way on a KMS-encrypted queue.
 fn live_encryption(live: &Attributes) -> Encryption {
     match live.get("KmsMasterKeyId").filter(|key| !key.is_empty()) {
         Some(key) => Encryption::SseKms {

@@ -1,4 +1,4 @@
-//! Which planned changes need an explicit flag before `apply` may run them.
+//! Checks of the planned changes that need an explicit flag before `apply` may run them.
 
 use serde::Serialize;
 

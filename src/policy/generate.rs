@@ -51,8 +51,8 @@ pub const PUBLISHER_ACTIONS: &[&str] = &["sns:Publish"];
 /// Returns the queue policy statement that lets one SNS topic send to the queue, and nothing
 /// else send through SNS: the condition pins the topic's ARN.
 pub fn topic_statement(queue_arn: &str, topic_arn: &str, topic_name: &str) -> Value {
-    // A Sid takes letters and digits only, so names that differ only in hyphens would collide;
-    // a hash of the whole ARN (FNV-1a) keeps them apart.
+    // A Sid takes letters and digits only, so names that differ only in hyphens would collide.
+    // A hash of the whole ARN (FNV-1a) keeps them apart.
     let letters: String = topic_name
         .chars()
         .filter(char::is_ascii_alphanumeric)

@@ -84,7 +84,7 @@ pub struct PolicyDrift {
     /// Permissions the live document grants that the spec does not (`actual` set), and the
     /// reverse (`expected` set).
     pub permissions: Vec<AttributeDrift>,
-    /// Roles, users and groups (`name` says which) attached but not in the spec
+    /// Roles, users and groups (`name` tells which) attached but not in the spec
     /// (`actual` set), and roles the spec names that are not attached (`expected` set).
     pub roles: Vec<AttributeDrift>,
 }

@@ -512,6 +512,7 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     let monitoring = alarm_drift(plan);
     let dashboard = dashboard_drift(plan);
     let topic_changes = topic_drift(plan);
+
     if queues.is_empty()
         && policies.is_empty()
         && monitoring.is_empty()
@@ -538,27 +539,30 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
             plan.environment
         );
     }
-    let mut policy_count = String::new();
+
+    let mut other_counts = String::new();
     if !policies.is_empty() {
-        policy_count.push_str(&format!(" and {} IAM policy(ies)", policies.len()));
+        other_counts.push_str(&format!(" and {} IAM policy(ies)", policies.len()));
     }
     if !monitoring.is_empty() {
-        policy_count.push_str(&format!(" and {} alarm(s)", monitoring.len()));
+        other_counts.push_str(&format!(" and {} alarm(s)", monitoring.len()));
     }
     if dashboard.is_some() {
-        policy_count.push_str(" and the dashboard");
+        other_counts.push_str(" and the dashboard");
     }
     if !topic_changes.is_empty() {
-        policy_count.push_str(&format!(" and {} topic(s)", topic_changes.len()));
+        other_counts.push_str(&format!(" and {} topic(s)", topic_changes.len()));
     }
+
     writeln!(
         out,
-        "{} {} queue(s){policy_count} in {} / {} differ from the spec:",
+        "{} {} queue(s){other_counts} in {} / {} differ from the spec:",
         style.bold("Drift:"),
         queues.len(),
         plan.project,
         plan.environment
     )?;
+
     for drift in &policies {
         iam::write_policy_drift(out, drift, style)?;
     }
@@ -571,6 +575,7 @@ pub fn drift_text(out: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<
     for drift in &topic_changes {
         topics::write_topic_drift(out, drift, style)?;
     }
+
     for queue in &queues {
         let description = match queue.kind {
             "missing" => "missing: in the spec but not in AWS",

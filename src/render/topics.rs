@@ -77,7 +77,7 @@ pub(super) fn write_topic_change(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TopicDrift {
     pub name: String,
-    /// `missing` or `changed`.
+    /// `missing`, `changed` or `unexpected`.
     pub kind: &'static str,
     /// Subscriptions by queue name: `missing`, `changed` or `unexpected`, with attributes.
     pub subscriptions: Vec<SubscriptionDrift>,

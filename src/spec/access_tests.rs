@@ -838,7 +838,7 @@ queues:
 }
 
 #[test]
-fn allow_with_not_principal_or_not_action_is_rejected() {
+fn grant_not_principal_rejected() {
     let spec = "\
 project: shop
 queues:

@@ -80,7 +80,7 @@ pub enum SpecError {
         "invalid environment name \"{environment}\": use letters, digits, hyphens and underscores"
     )]
     InvalidEnvironmentName { environment: String },
-    /// The environments folder holds no environment file.
+    /// The environments folder contains no environment file.
     #[error(
         "no environment files (*.yaml) in {path}; create one per environment, such as {path}/dev.yaml"
     )]
@@ -94,7 +94,7 @@ pub enum SpecError {
         path: String,
         known: String,
     },
-    /// The spec has one or more errors; `diagnostics` also holds any warnings.
+    /// The spec has one or more errors; `diagnostics` also contains any warnings.
     #[error("the spec has {count} error(s)", count = .diagnostics.iter().filter(|d| d.severity == Severity::Error).count())]
     Invalid { diagnostics: Vec<Diagnostic> },
 }

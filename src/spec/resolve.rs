@@ -1018,7 +1018,7 @@ impl Checker<'_> {
                 .insert(source.arn.clone());
 
             // A FIFO queue resets a message's enqueue time when SQS moves it to the dead-letter
-            // queue; a standard queue keeps the original, so only standard queues need the check.
+            // queue. A standard queue keeps the original, so only standard queues need the check.
             let source_retention = source.attributes.message_retention_period;
             if source.attributes.fifo.is_none() && target_retention < source_retention {
                 let Some(parsed_source) = parsed.iter().find(|queue| queue.key == source.key)
