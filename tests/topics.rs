@@ -147,6 +147,60 @@ async fn every_subscriber_receives_once() {
 }
 
 #[tokio::test]
+async fn outputs_print_topic_arns() {
+    let workspace = Workspace::new("topic-outputs", SPEC);
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+
+    let outputs = workspace.run(&["outputs", "--format", "env"]);
+    outputs.expect_code(0);
+    let topic_lines: Vec<&str> = outputs
+        .stdout
+        .lines()
+        .filter(|line| line.contains("_TOPIC_ARN="))
+        .collect();
+    assert_eq!(
+        topic_lines,
+        vec![
+            format!(
+                "PAYMENT_EVENTS_FIFO_TOPIC_ARN={}",
+                topic_arn(&workspace, "payment-events.fifo")
+            ),
+            format!("TRIPS_TOPIC_ARN={}", topic_arn(&workspace, "trips")),
+        ]
+    );
+    // Five queues with a URL and an ARN each, then the two topics.
+    assert_eq!(outputs.stdout.lines().count(), 12);
+
+    // JSON keys are spec names, which queues and topics may share, so JSON lists queues only.
+    let json = workspace.run(&["outputs"]).json();
+    assert_eq!(json.as_object().map(|queues| queues.len()), Some(5));
+}
+
+#[tokio::test]
+async fn outputs_report_missing_topic() {
+    let workspace = Workspace::new("topic-outputs-missing", SPEC);
+    workspace.run(&["apply", "--auto-approve"]).expect_code(0);
+    sns_client()
+        .await
+        .delete_topic()
+        .topic_arn(topic_arn(&workspace, "trips"))
+        .send()
+        .await
+        .expect("delete topic");
+
+    let outputs = workspace.run(&["outputs", "--format", "env"]);
+    outputs.expect_code(1);
+    assert_eq!(
+        outputs.stderr,
+        format!(
+            "error: topics missing in AWS: driversklub-{}-trips; run sqsform apply --env {} first\n",
+            workspace.environment, workspace.environment
+        )
+    );
+    assert_eq!(outputs.stdout, "");
+}
+
+#[tokio::test]
 async fn deleted_subscription_is_drift_until_apply() {
     let workspace = Workspace::new("sub-deleted", SPEC);
     workspace.run(&["apply", "--auto-approve"]).expect_code(0);

@@ -31,11 +31,9 @@ impl OutgoingMessage {
     }
 }
 
-/// A message larger than the queue accepts, rejected before sending.
+/// A message larger than the queue or topic accepts, rejected before sending.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "event {event_id} is {size} bytes, but the queue accepts messages of at most {limit} bytes"
-)]
+#[error("event {event_id} is {size} bytes, over the message size limit of {limit} bytes")]
 pub struct Oversized {
     pub event_id: String,
     pub size: usize,
@@ -128,7 +126,7 @@ mod tests {
         );
         assert_eq!(
             oversized[0].to_string(),
-            "event e-2 is 2027 bytes, but the queue accepts messages of at most 1024 bytes"
+            "event e-2 is 2027 bytes, over the message size limit of 1024 bytes"
         );
     }
 }

@@ -42,6 +42,32 @@ pub enum EnvelopeError {
     },
 }
 
+impl<T: DeserializeOwned> Envelope<T> {
+    /// Parses a message body of any event type whose data decodes as `T`.
+    pub fn parse(body: &str) -> Result<Envelope<T>, EnvelopeError> {
+        Ok(serde_json::from_str(body)?)
+    }
+}
+
+impl Envelope<serde_json::Value> {
+    /// Decodes the data of an envelope parsed with untyped data as the event `E`, after
+    /// checking that the event type is `E`'s.
+    pub fn decode<E: Event>(self) -> Result<Envelope<E>, EnvelopeError> {
+        if self.event_type != E::EVENT_TYPE {
+            return Err(EnvelopeError::WrongType {
+                expected: E::EVENT_TYPE,
+                found: self.event_type,
+            });
+        }
+        Ok(Envelope {
+            data: serde_json::from_value(self.data)?,
+            event_type: self.event_type,
+            event_id: self.event_id,
+            timestamp: self.timestamp,
+        })
+    }
+}
+
 impl<T: Event> Envelope<T> {
     /// Wraps an event with its id and time.
     pub fn new(event_id: impl Into<String>, timestamp: impl Into<String>, data: T) -> Envelope<T> {
@@ -54,6 +80,16 @@ impl<T: Event> Envelope<T> {
     }
 
     /// Returns the message body.
+    /// Creates an envelope stamped with the current time in RFC 3339 UTC, such as
+    /// `2026-12-04T10:00:00.125Z`.
+    pub fn now(event_id: impl Into<String>, data: T) -> Envelope<T> {
+        let now = aws_sdk_sqs::primitives::DateTime::from(std::time::SystemTime::now());
+        let timestamp = now
+            .fmt(aws_sdk_sqs::primitives::DateTimeFormat::DateTime)
+            .unwrap_or_else(|_| now.secs().to_string());
+        Envelope::new(event_id, timestamp, data)
+    }
+
     pub fn to_body(&self) -> Result<String, EnvelopeError> {
         Ok(serde_json::to_string(self)?)
     }
@@ -108,9 +144,49 @@ mod tests {
     }
 
     #[test]
+    fn now_stamps_rfc3339_utc() {
+        let envelope = Envelope::now(
+            "e-1",
+            TripCreated {
+                trip_id: "t-9".into(),
+            },
+        );
+        let stamp = &envelope.timestamp;
+        assert!(stamp.starts_with("20"), "{stamp}");
+        assert_eq!(&stamp[10..11], "T");
+        assert!(stamp.ends_with('Z'), "{stamp}");
+        let parsed = aws_sdk_sqs::primitives::DateTime::from_str(
+            stamp,
+            aws_sdk_sqs::primitives::DateTimeFormat::DateTime,
+        )
+        .expect("RFC 3339");
+        let now = aws_sdk_sqs::primitives::DateTime::from(std::time::SystemTime::now());
+        assert!(now.secs() - parsed.secs() < 60);
+    }
+
+    #[test]
     fn wrong_event_type_is_rejected() {
         let body = r#"{"eventType":"trip.cancelled","eventId":"e-1","timestamp":"t","data":{"tripId":"t-9"}}"#;
         let error = Envelope::<TripCreated>::from_body(body).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unexpected event type \"trip.cancelled\", expected \"trip.created\""
+        );
+    }
+
+    #[test]
+    fn untyped_envelope_decodes_by_type() {
+        let body = r#"{"eventType":"trip.created","eventId":"e-1","timestamp":"t","data":{"tripId":"t-9"}}"#;
+        let untyped = Envelope::<serde_json::Value>::parse(body).unwrap();
+        assert_eq!(untyped.event_type, "trip.created");
+
+        let typed = untyped.clone().decode::<TripCreated>().unwrap();
+        assert_eq!(typed.data.trip_id, "t-9");
+        assert_eq!(typed.event_id, "e-1");
+
+        let mut other = untyped;
+        other.event_type = "trip.cancelled".into();
+        let error = other.decode::<TripCreated>().unwrap_err();
         assert_eq!(
             error.to_string(),
             "unexpected event type \"trip.cancelled\", expected \"trip.created\""

@@ -100,6 +100,21 @@ impl IdempotencyStore for InMemoryStore {
     }
 }
 
+/// A store that remembers nothing: every delivery is handled. The consumer uses it unless
+/// another store is configured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoIdempotency;
+
+impl IdempotencyStore for NoIdempotency {
+    async fn begin(&self, _event_id: &str, _now: Instant) -> Claim {
+        Claim::Started
+    }
+
+    async fn complete(&self, _event_id: &str, _now: Instant) {}
+
+    async fn release(&self, _event_id: &str) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,14 +12,21 @@
 //! - [`heartbeat`]: visibility extensions for long handlers, cut at the 12-hour limit;
 //! - [`fifo`]: one message per FIFO group at a time, in order, with groups in parallel.
 //!
-//! [`Publisher`] sends single events and batches to a queue and counts its requests in a
-//! [`requests::RequestCounts`].
+//! On top of the core:
 //!
-//! TODO: publishing to topics, the automatic batcher with a linger, and the consumer loop (long
-//! polling, graceful shutdown) that uses `deletes`, `heartbeat` and `fifo` do not exist yet.
+//! - [`Publisher`] sends single events and batches to a queue (SendMessage, SendMessageBatch)
+//!   or a topic (Publish, PublishBatch);
+//! - [`Batcher`] collects single sends into batches, sent when full or after a short linger;
+//! - [`Consumer`] long-polls a queue and runs a [`Handler`] on each event with bounded
+//!   concurrency, batched deletes, retry backoff, dead-lettering of undecodable messages,
+//!   FIFO group order, heartbeats and graceful shutdown.
+//!
+//! Each counts its requests by operation in a [`requests::RequestCounts`].
 
 pub mod backoff;
 pub mod batch;
+pub mod batcher;
+pub mod consumer;
 pub mod deletes;
 pub mod envelope;
 pub mod fifo;
@@ -28,5 +35,7 @@ pub mod idempotency;
 pub mod publisher;
 pub mod requests;
 
+pub use batcher::{Batcher, BatcherError};
+pub use consumer::{Consumer, Delivery, Handler, HandlerError};
 pub use envelope::{Envelope, Event};
-pub use publisher::{BatchOutcome, PublishError, Publisher};
+pub use publisher::{BatchOutcome, PreparedMessage, PublishError, Publisher};

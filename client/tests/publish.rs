@@ -230,8 +230,7 @@ async fn oversized_event_is_rejected_before_sending() {
         outcome.failed,
         vec![(
             "e-9".to_string(),
-            "event e-9 is 2140 bytes, but the queue accepts messages of at most 1024 bytes"
-                .to_string()
+            "event e-9 is 2140 bytes, over the message size limit of 1024 bytes".to_string()
         )]
     );
     assert_eq!(receive_all(&client, &url).await.len(), 1);

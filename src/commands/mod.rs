@@ -75,11 +75,18 @@ pub enum CommandError {
         environment: String,
         missing: Vec<String>,
     },
-    /// Two spec queue names map to the same environment variable.
+    /// Some spec topics do not exist, so their ARNs cannot be printed as outputs.
+    #[error("topics missing in AWS: {}; run sqsform apply --env {environment} first", .missing.join(", "))]
+    MissingTopics {
+        environment: String,
+        missing: Vec<String>,
+    },
+    /// Two spec queue or topic names map to the same environment variable.
     #[error(
-        "queues \"{first}\" and \"{second}\" both map to the variable {variable}_QUEUE_URL; rename one of them, or use --format json"
+        "{kind} \"{first}\" and \"{second}\" both map to the variable {variable}; rename one of them, or use --format json"
     )]
     OutputCollision {
+        kind: &'static str,
         variable: String,
         first: String,
         second: String,

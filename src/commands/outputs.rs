@@ -67,20 +67,67 @@ pub async fn outputs(
                 let variable = env_variable_stem(key);
                 if let Some(other) = names.insert(variable.clone(), key) {
                     return Err(CommandError::OutputCollision {
-                        variable,
+                        kind: "queues",
+                        variable: format!("{variable}_QUEUE_URL"),
                         first: other.to_string(),
                         second: key.clone(),
                     });
                 }
             }
+            let topics = topic_arns(&cloud, &desired).await?;
             for (variable, key) in &names {
                 let output = &found[*key];
                 writeln!(context.stdout, "{variable}_QUEUE_URL={}", output.url)?;
                 writeln!(context.stdout, "{variable}_QUEUE_ARN={}", output.arn)?;
             }
+            for (variable, arn) in &topics {
+                writeln!(context.stdout, "{variable}_TOPIC_ARN={arn}")?;
+            }
         }
     }
     Ok(Status::Success)
+}
+
+/// Returns each spec topic's ARN by its variable stem, after checking with one ListTopics
+/// listing that every topic exists.
+// NOTE: the JSON format lists queues only, because its keys are spec names, which a queue
+// and a topic may share (trip-events is both in the DriversKlub spec).
+async fn topic_arns(
+    cloud: &impl Cloud,
+    desired: &crate::model::DesiredState,
+) -> Result<BTreeMap<String, String>, CommandError> {
+    if desired.topics.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let live: std::collections::BTreeSet<String> = cloud.list_topics().await?.into_iter().collect();
+    let missing: Vec<String> = desired
+        .topics
+        .iter()
+        .filter(|topic| !live.contains(&topic.arn))
+        .map(|topic| topic.name.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(CommandError::MissingTopics {
+            environment: desired.environment.clone(),
+            missing,
+        });
+    }
+
+    let mut arns: BTreeMap<String, String> = BTreeMap::new();
+    let mut keys: BTreeMap<String, &str> = BTreeMap::new();
+    for topic in &desired.topics {
+        let variable = env_variable_stem(&topic.key);
+        if let Some(other) = keys.insert(variable.clone(), &topic.key) {
+            return Err(CommandError::OutputCollision {
+                kind: "topics",
+                variable: format!("{variable}_TOPIC_ARN"),
+                first: other.to_string(),
+                second: topic.key.clone(),
+            });
+        }
+        arns.insert(variable, topic.arn.clone());
+    }
+    Ok(arns)
 }
 
 /// Turns a spec name into an environment variable stem: `payment-events.fifo` becomes
