@@ -27,6 +27,9 @@ impl Heartbeat {
 
     /// Returns the visibility timeout to set `elapsed` after the receive, or `None` when the
     /// 12-hour limit leaves no time to extend.
+    ///
+    /// NOTE: moto 5.2.5 counts the limit from the send instead of the receive, so there the
+    /// last extension before 12 hours can be rejected (test moto_counts_visibility_limit_from_send).
     pub fn next_timeout(&self, elapsed: Duration) -> Option<Duration> {
         let left = MAX_VISIBILITY.checked_sub(elapsed)?;
         let timeout = self.extension.min(left);

@@ -31,9 +31,10 @@ pub enum PublishError {
         event_id: String,
         message: String,
     },
-    /// An entry of a batch request (SendMessageBatch or PublishBatch) still failed after every
-    /// attempt. `reason` is the error of the last attempt.
-    #[error("{operation} failed for event {event_id} after {attempts} attempts: {reason}")]
+    /// An entry of a batch request (SendMessageBatch or PublishBatch) failed on every attempt,
+    /// or on the first when the response blamed the sender (an invalid parameter, say), which
+    /// a retry cannot fix. `reason` is the error of the last attempt.
+    #[error("{operation} failed for event {event_id} after {}: {reason}", attempt_count(*.attempts))]
     BatchEntry {
         operation: &'static str,
         event_id: String,
@@ -121,7 +122,8 @@ impl Target {
 #[derive(Debug, Default)]
 struct BatchResponse {
     sent: Vec<(String, String)>,
-    failed: Vec<(String, String)>,
+    /// Entry id, reason, and whether the sender is at fault, so a retry cannot succeed.
+    failed: Vec<(String, String, bool)>,
 }
 
 /// Publishes events to one queue or one topic.
@@ -280,6 +282,7 @@ impl Publisher {
     async fn send_batch(&self, batch: &[PreparedMessage]) -> Vec<Result<String, PublishError>> {
         let operation = self.target.batch_operation();
         let mut results: Vec<Result<String, String>> = vec![Err(String::new()); batch.len()];
+        let mut attempts = vec![0; batch.len()];
         // Positions in `batch` of the messages not sent yet.
         let mut pending: Vec<usize> = (0..batch.len()).collect();
 
@@ -288,13 +291,13 @@ impl Publisher {
                 pending.iter().map(|&position| &batch[position]).collect();
             self.requests.record(operation);
             let response = self.request_batch(&entries).await;
+            let sender_faults = sender_fault_indexes(&response);
 
             let mut retry = Vec::new();
-            for (position, result) in pending
-                .into_iter()
-                .zip(entry_results(entries.len(), response))
-            {
-                if result.is_err() {
+            let entry_results = entry_results(entries.len(), response);
+            for (index, (position, result)) in pending.into_iter().zip(entry_results).enumerate() {
+                attempts[position] = attempt;
+                if result.is_err() && !sender_faults.contains(&index) {
                     retry.push(position);
                 }
                 results[position] = result;
@@ -321,11 +324,12 @@ impl Publisher {
         results
             .into_iter()
             .zip(batch)
-            .map(|(result, prepared)| {
+            .zip(attempts)
+            .map(|((result, prepared), attempts)| {
                 result.map_err(|reason| PublishError::BatchEntry {
                     operation,
                     event_id: prepared.message.event_id.clone(),
-                    attempts: BATCH_ATTEMPTS,
+                    attempts,
                     reason,
                 })
             })
@@ -405,7 +409,13 @@ impl Publisher {
                     failed: output
                         .failed
                         .into_iter()
-                        .map(|failure| (failure.id, failure_reason(&failure.code, failure.message)))
+                        .map(|failure| {
+                            (
+                                failure.id,
+                                failure_reason(&failure.code, failure.message),
+                                failure.sender_fault,
+                            )
+                        })
                         .collect(),
                 })
             }
@@ -442,7 +452,13 @@ impl Publisher {
                         .failed
                         .unwrap_or_default()
                         .into_iter()
-                        .map(|failure| (failure.id, failure_reason(&failure.code, failure.message)))
+                        .map(|failure| {
+                            (
+                                failure.id,
+                                failure_reason(&failure.code, failure.message),
+                                failure.sender_fault,
+                            )
+                        })
                         .collect(),
                 })
             }
@@ -479,6 +495,30 @@ fn topic_attribute(value: &str) -> aws_sdk_sns::types::MessageAttributeValue {
         .expect("data type is set")
 }
 
+fn attempt_count(attempts: u32) -> String {
+    if attempts == 1 {
+        "1 attempt".to_string()
+    } else {
+        format!("{attempts} attempts")
+    }
+}
+
+/// Returns the positions of the entries that failed by the sender's fault, such as an invalid
+/// parameter. Retrying them would fail the same way.
+fn sender_fault_indexes(
+    response: &Result<BatchResponse, String>,
+) -> std::collections::HashSet<usize> {
+    match response {
+        Ok(response) => response
+            .failed
+            .iter()
+            .filter(|(_, _, sender_fault)| *sender_fault)
+            .filter_map(|(id, _, _)| id.parse::<usize>().ok())
+            .collect(),
+        Err(_) => std::collections::HashSet::new(),
+    }
+}
+
 fn failure_reason(code: &str, message: Option<String>) -> String {
     format!("{code}: {}", message.unwrap_or_default())
 }
@@ -502,7 +542,7 @@ fn entry_results(
     let failed = response
         .failed
         .into_iter()
-        .map(|(id, reason)| (id, Err(reason)));
+        .map(|(id, reason, _)| (id, Err(reason)));
     for (id, result) in sent.chain(failed) {
         if let Some(slot) = id
             .parse::<usize>()
@@ -527,7 +567,10 @@ mod tests {
         };
         BatchResponse {
             sent: pairs(sent),
-            failed: pairs(failed),
+            failed: pairs(failed)
+                .into_iter()
+                .map(|(id, reason)| (id, reason, false))
+                .collect(),
         }
     }
 
@@ -578,6 +621,34 @@ mod tests {
                 Err("dispatch failure".to_string()),
                 Err("dispatch failure".to_string())
             ]
+        );
+    }
+
+    #[test]
+    fn sender_faults_are_not_retried() {
+        let response = BatchResponse {
+            sent: vec![("0".to_string(), "m-0".to_string())],
+            failed: vec![
+                ("1".to_string(), "InvalidParameterValue: bad".to_string(), true),
+                ("2".to_string(), "InternalError: retry".to_string(), false),
+            ],
+        };
+        let faults = sender_fault_indexes(&Ok(response));
+        assert_eq!(faults, std::collections::HashSet::from([1]));
+        assert!(sender_fault_indexes(&Err("timed out".to_string())).is_empty());
+    }
+
+    #[test]
+    fn single_attempt_error_is_singular() {
+        let error = PublishError::BatchEntry {
+            operation: "SendMessageBatch",
+            event_id: "e-5".into(),
+            attempts: 1,
+            reason: "InvalidParameterValue: bad".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "SendMessageBatch failed for event e-5 after 1 attempt: InvalidParameterValue: bad"
         );
     }
 

@@ -485,12 +485,12 @@ async fn topic_callers_get_own_results() {
     assert!(small_result.is_ok(), "{small_result:?}");
     assert_eq!(
         large_result.expect_err("too long for moto").to_string(),
-        "PublishBatch failed for event e-2 after 3 attempts: InvalidParameter: An error occurred (InvalidParameter) when calling the Publish operation: Invalid parameter: Message too long"
+        "PublishBatch failed for event e-2 after 1 attempt: InvalidParameter: An error occurred (InvalidParameter) when calling the Publish operation: Invalid parameter: Message too long"
     );
-    // One request with both entries, then two retries of the failed one.
+    // One request with both entries. The failed entry is the sender's fault, so no retry.
     assert_eq!(
         publisher.requests().snapshot(),
-        BTreeMap::from([("PublishBatch", 3)])
+        BTreeMap::from([("PublishBatch", 1)])
     );
     assert_eq!(event_ids(&receive_all(&sqs, &queue_url).await), vec!["e-1"]);
 }

@@ -897,3 +897,48 @@ async fn receive_errors_back_off() {
     assert_eq!(final_stats.receive_errors, receives);
     assert_eq!(stats.snapshot().received, 0);
 }
+
+/// moto 5.2.5 counts the 12-hour visibility limit from when the message was sent, but SQS counts
+/// it from the receive: SQS accepts 43,199 s right after a receive, whatever the message's age.
+/// The heartbeat cuts its extensions by the time since the receive, as SQS does, so on moto an
+/// extension in the last seconds before 12 hours could be rejected.
+#[tokio::test]
+async fn moto_counts_visibility_limit_from_send() {
+    let client = client();
+    let (url, _) = create_queue(&client, &unique("limit"), &[]).await;
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("aged")
+        .send()
+        .await
+        .expect("send");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let message = client
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default()
+        .pop()
+        .expect("one message");
+
+    let error = client
+        .change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(message.receipt_handle.unwrap_or_default())
+        .visibility_timeout(43_199)
+        .send()
+        .await
+        .expect_err("moto rejects the extension");
+
+    let text = aws_sdk_sqs::error::DisplayErrorContext(&error).to_string();
+    assert!(
+        text.contains(
+            "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+        ),
+        "{text}"
+    );
+}

@@ -386,13 +386,13 @@ async fn moto_ignores_topic_maximum_message_size() {
         outcome.failed,
         vec![(
             "e-2".to_string(),
-            "PublishBatch failed for event e-2 after 3 attempts: InvalidParameter: An error occurred (InvalidParameter) when calling the Publish operation: Invalid parameter: Message too long".to_string()
+            "PublishBatch failed for event e-2 after 1 attempt: InvalidParameter: An error occurred (InvalidParameter) when calling the Publish operation: Invalid parameter: Message too long".to_string()
         )]
     );
-    // The first request sends both entries, and two retries send the failed one.
+    // One request sends both entries. The failed entry is the sender's fault, so no retry.
     assert_eq!(
         publisher.requests().snapshot(),
-        BTreeMap::from([("PublishBatch", 3)])
+        BTreeMap::from([("PublishBatch", 1)])
     );
     assert_eq!(event_ids(receive_all(&sqs, &queue_url).await), vec!["e-1"]);
 }
