@@ -629,7 +629,11 @@ mod tests {
         let response = BatchResponse {
             sent: vec![("0".to_string(), "m-0".to_string())],
             failed: vec![
-                ("1".to_string(), "InvalidParameterValue: bad".to_string(), true),
+                (
+                    "1".to_string(),
+                    "InvalidParameterValue: bad".to_string(),
+                    true,
+                ),
                 ("2".to_string(), "InternalError: retry".to_string(), false),
             ],
         };

@@ -1,18 +1,20 @@
 //! Tests of the consumer against the local AWS emulator (moto on loopback).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::{Deserialize, Serialize};
 use sqsform_client::consumer::{ConsumerStats, StatsSnapshot};
 use sqsform_client::idempotency::InMemoryStore;
 use sqsform_client::{Consumer, Delivery, Envelope, Event, HandlerError, Publisher};
 use tokio::sync::oneshot;
+
+use common::{endpoint, sqs_client, unique};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,44 +28,6 @@ impl Event for TripCreated {
 
     fn message_group(&self) -> Option<String> {
         Some(self.trip_id.clone())
-    }
-}
-
-fn endpoint() -> String {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    assert!(
-        !endpoint.is_empty(),
-        "AWS_ENDPOINT_URL is not set: these tests need the local AWS emulator; run scripts/test, or scripts/local-aws start"
-    );
-    let address = endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .expect("AWS_ENDPOINT_URL must be http://<ip>:<port>");
-    assert!(
-        TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok(),
-        "no emulator is listening at {endpoint}; start it with scripts/local-aws start"
-    );
-    endpoint
-}
-
-fn client() -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.subsec_nanos())
-        .unwrap_or_default();
-    match name.strip_suffix(".fifo") {
-        Some(stem) => format!("consume-{stem}-{nanos:x}.fifo"),
-        None => format!("consume-{name}-{nanos:x}"),
     }
 }
 
@@ -236,7 +200,7 @@ type Calls = Arc<Mutex<HashMap<String, Vec<u32>>>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_events_each_handled_once() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue_with_dlq(&client, &unique("thousand"), 5, 30).await;
     let events: Vec<Envelope<TripCreated>> = (0..1_000)
         .map(|id| event(id, &format!("t-{id}"), 0))
@@ -313,7 +277,7 @@ async fn thousand_events_each_handled_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_event_reaches_dlq_after_three_receives() {
-    let client = client();
+    let client = sqs_client();
     let (url, dlq_url) = create_queue_with_dlq(&client, &unique("poison"), 3, 30).await;
     publish_all(&client, &url, &[event(7, "t-7", 0)]).await;
 
@@ -376,7 +340,7 @@ async fn failing_event_reaches_dlq_after_three_receives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifo_groups_keep_publish_order() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue(&client, &unique("groups.fifo"), &[]).await;
     // The publish order mixes the groups by a fixed pseudo-random pick, so one receive of
     // 10 often carries several messages of one group, and each group keeps its own order.
@@ -472,7 +436,7 @@ async fn fifo_groups_keep_publish_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_halfway_loses_nothing() {
-    let client = client();
+    let client = sqs_client();
     // A long visibility timeout: a message left invisible at shutdown would miss the drain.
     let (url, _) = create_queue(
         &client,
@@ -548,7 +512,7 @@ async fn stop_halfway_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_handler_keeps_its_message() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue(
         &client,
         &unique("heartbeat"),
@@ -616,7 +580,7 @@ async fn long_handler_keeps_its_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_batches_cost_three_tenths_request() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue(&client, &unique("requests"), &[]).await;
     let events: Vec<Envelope<TripCreated>> = (0..500)
         .map(|id| event(id, &format!("t-{id}"), 0))
@@ -659,7 +623,7 @@ async fn full_batches_cost_three_tenths_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_body_goes_to_dlq() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue(&client, &unique("garbled"), &[]).await;
     let (dlq_url, _) = create_queue(&client, &unique("garbled-dlq"), &[]).await;
     client
@@ -713,7 +677,7 @@ async fn undecodable_body_goes_to_dlq() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_body_left_to_redrive() {
-    let client = client();
+    let client = sqs_client();
     let (url, dlq_url) = create_queue_with_dlq(&client, &unique("garbled-redrive"), 2, 30).await;
     client
         .send_message()
@@ -754,7 +718,7 @@ async fn undecodable_body_left_to_redrive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completed_event_duplicate_is_deleted() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue(&client, &unique("duplicate"), &[]).await;
     // The same event sent twice, as a producer retry after a lost response would.
     let body = event(5, "t-5", 0).to_body().expect("body");
@@ -801,7 +765,7 @@ async fn completed_event_duplicate_is_deleted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panicking_handler_is_retried() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue(&client, &unique("panic"), &[]).await;
     publish_all(&client, &url, &[event(4, "t-4", 0)]).await;
 
@@ -844,7 +808,7 @@ async fn panicking_handler_is_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_past_deadline_is_released() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue(
         &client,
         &unique("deadline"),
@@ -882,7 +846,7 @@ async fn receive_errors_back_off() {
     let endpoint = endpoint();
     let url = format!("{endpoint}/123456789012/{}", unique("missing"));
     let handler = |_: Envelope<TripCreated>, _: Delivery| async { Ok(()) };
-    let consumer = Consumer::new(client(), &url, handler).wait_time(Duration::from_secs(1));
+    let consumer = Consumer::new(sqs_client(), &url, handler).wait_time(Duration::from_secs(1));
     let stats = consumer.stats();
     let requests = consumer.requests();
     let (stop, shutdown) = shutdown_signal();
@@ -904,7 +868,7 @@ async fn receive_errors_back_off() {
 /// extension in the last seconds before 12 hours could be rejected.
 #[tokio::test]
 async fn moto_counts_visibility_limit_from_send() {
-    let client = client();
+    let client = sqs_client();
     let (url, _) = create_queue(&client, &unique("limit"), &[]).await;
     client
         .send_message()

@@ -1,128 +1,15 @@
 //! Tests of the publisher against the local AWS emulator (moto on loopback).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::TcpStream;
-use std::time::Duration;
 
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_sqs::types::QueueAttributeName;
-use serde::{Deserialize, Serialize};
-use sqsform_client::{Envelope, Event, PublishError, Publisher};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TripCreated {
-    trip_id: String,
-    note: String,
-}
-
-impl Event for TripCreated {
-    const EVENT_TYPE: &'static str = "trip.created";
-
-    fn message_group(&self) -> Option<String> {
-        Some(self.trip_id.clone())
-    }
-}
-
-fn endpoint() -> String {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    assert!(
-        !endpoint.is_empty(),
-        "AWS_ENDPOINT_URL is not set: these tests need the local AWS emulator; run scripts/test, or scripts/local-aws start"
-    );
-    let address = endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .expect("AWS_ENDPOINT_URL must be http://<ip>:<port>");
-    assert!(
-        TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok(),
-        "no emulator is listening at {endpoint}; start it with scripts/local-aws start"
-    );
-    endpoint
-}
-
-fn client() -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.subsec_nanos())
-        .unwrap_or_default();
-    match name.strip_suffix(".fifo") {
-        Some(stem) => format!("client-{stem}-{nanos:x}.fifo"),
-        None => format!("client-{name}-{nanos:x}"),
-    }
-}
-
-async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
-    let mut request = client.create_queue().queue_name(name);
-    if name.ends_with(".fifo") {
-        request = request.attributes(QueueAttributeName::FifoQueue, "true");
-    }
-    request
-        .send()
-        .await
-        .expect("create queue")
-        .queue_url
-        .expect("URL")
-}
-
-async fn receive_all(client: &aws_sdk_sqs::Client, url: &str) -> Vec<(String, Option<String>)> {
-    let mut received = Vec::new();
-    loop {
-        let output = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .expect("receive");
-        let messages = output.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return received;
-        }
-        for message in messages {
-            let event_type = message
-                .message_attributes
-                .as_ref()
-                .and_then(|attributes| attributes.get("eventType"))
-                .and_then(|value| value.string_value.clone());
-            received.push((message.body.clone().unwrap_or_default(), event_type));
-            client
-                .delete_message()
-                .queue_url(url)
-                .receipt_handle(message.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
-        }
-    }
-}
-
-fn event(id: usize, trip: &str) -> Envelope<TripCreated> {
-    Envelope::new(
-        format!("e-{id}"),
-        "2026-12-04T10:00:00Z",
-        TripCreated {
-            trip_id: trip.into(),
-            note: String::new(),
-        },
-    )
-}
+use common::{TripCreated, create_queue, event, receive_all, sqs_client, unique};
+use sqsform_client::{Envelope, PublishError, Publisher};
 
 #[tokio::test]
 async fn single_event_carries_type_attribute() {
-    let client = client();
+    let client = sqs_client();
     let url = create_queue(&client, &unique("single")).await;
     let publisher = Publisher::new(client.clone(), &url, 1_048_576);
 
@@ -144,7 +31,7 @@ async fn single_event_carries_type_attribute() {
 
 #[tokio::test]
 async fn batch_of_25_arrives_complete() {
-    let client = client();
+    let client = sqs_client();
     let url = create_queue(&client, &unique("batch")).await;
     let publisher = Publisher::new(client.clone(), &url, 1_048_576);
     let events: Vec<Envelope<TripCreated>> = (0..25).map(|id| event(id, "t-1")).collect();
@@ -175,7 +62,7 @@ async fn batch_of_25_arrives_complete() {
 
 #[tokio::test]
 async fn fifo_batch_keeps_order_and_deduplicates() {
-    let client = client();
+    let client = sqs_client();
     let url = create_queue(&client, &unique("order.fifo")).await;
     let publisher = Publisher::new(client.clone(), &url, 1_048_576);
     let mut events: Vec<Envelope<TripCreated>> = (0..12).map(|id| event(id, "t-7")).collect();
@@ -200,7 +87,7 @@ async fn fifo_batch_keeps_order_and_deduplicates() {
 
 #[tokio::test]
 async fn oversized_event_is_rejected_before_sending() {
-    let client = client();
+    let client = sqs_client();
     let url = create_queue(&client, &unique("small")).await;
     let publisher = Publisher::new(client.clone(), &url, 1_024);
     let mut large = event(9, "t-1");
