@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sqsform_client::consumer::{ConsumerStats, StatsSnapshot};
-use sqsform_client::idempotency::InMemoryStore;
-use sqsform_client::{Consumer, Delivery, Envelope, Event, HandlerError, Publisher};
+use sqsform_client::consumer::{ConsumerError, ConsumerStats, StatsSnapshot};
+use sqsform_client::idempotency::{IdempotencyStore, InMemoryStore};
+use sqsform_client::{Consumer, Delivery, Envelope, Event, Handler, HandlerError, Publisher};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use common::{endpoint, sqs_client, unique};
 
@@ -188,12 +190,35 @@ async fn wait_for(stats: &ConsumerStats, timeout: Duration, done: impl Fn(&Stats
     }
 }
 
-/// Creates a shutdown future and the sender that completes it.
-fn shutdown_signal() -> (oneshot::Sender<()>, impl Future<Output = ()> + Send) {
-    let (sender, receiver) = oneshot::channel::<()>();
-    (sender, async move {
-        let _ = receiver.await;
-    })
+/// A consumer running in a task until [`Running::stop`].
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<StatsSnapshot, ConsumerError>>,
+}
+
+impl Running {
+    /// Spawns `consumer.run` with a shutdown signal that `stop` sends.
+    fn start<T, H, S>(consumer: Consumer<T, H, S>) -> Running
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: Handler<T>,
+        S: IdempotencyStore + 'static,
+    {
+        let (stop, receiver) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = receiver.await;
+        };
+        Running {
+            stop,
+            task: tokio::spawn(consumer.run(shutdown)),
+        }
+    }
+
+    /// Signals the shutdown and returns the consumer's final counters.
+    async fn stop(self) -> StatsSnapshot {
+        self.stop.send(()).expect("consumer running");
+        self.task.await.expect("join").expect("run")
+    }
 }
 
 type Calls = Arc<Mutex<HashMap<String, Vec<u32>>>>;
@@ -241,15 +266,13 @@ async fn thousand_events_each_handled_once() {
         .concurrency(8)
         .wait_time(Duration::from_secs(1));
     let stats = consumer.stats();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
 
     wait_for(&stats, Duration::from_secs(180), |counters| {
         counters.succeeded >= 1_000
     })
     .await;
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     let successes = successes.lock().unwrap().clone();
     assert_eq!(successes.len(), 1_000);
@@ -297,8 +320,7 @@ async fn failing_event_reaches_dlq_after_three_receives() {
     };
     let consumer = Consumer::new(client.clone(), &url, handler).wait_time(Duration::from_secs(1));
     let requests = consumer.requests();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
 
     // SQS moves the message on the receive after the third, when its count reaches 3.
     let start = Instant::now();
@@ -309,8 +331,7 @@ async fn failing_event_reaches_dlq_after_three_receives() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     let calls = calls.lock().unwrap().clone();
     let counts: Vec<u32> = calls.iter().map(|(count, _)| *count).collect();
@@ -408,15 +429,13 @@ async fn fifo_groups_keep_publish_order() {
         .concurrency(8)
         .wait_time(Duration::from_secs(1));
     let stats = consumer.stats();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
 
     wait_for(&stats, Duration::from_secs(120), |counters| {
         counters.succeeded >= 200
     })
     .await;
-    stop.send(()).expect("consumer running");
-    running.await.expect("join").expect("run");
+    running.stop().await;
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 20);
@@ -466,15 +485,13 @@ async fn stop_halfway_loses_nothing() {
         .visibility_timeout(Duration::from_secs(300))
         .wait_time(Duration::from_secs(1));
     let stats = consumer.stats();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
 
     wait_for(&stats, Duration::from_secs(60), |counters| {
         counters.succeeded >= 150
     })
     .await;
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     let handled: BTreeSet<String> = handled.lock().unwrap().iter().cloned().collect();
     let remaining: BTreeSet<String> = drain(&client, &url)
@@ -540,10 +557,8 @@ async fn long_handler_keeps_its_message() {
     let second = make_consumer();
     let (first_stats, second_stats) = (first.stats(), second.stats());
     let requests = [first.requests(), second.requests()];
-    let (stop_first, shutdown_first) = shutdown_signal();
-    let (stop_second, shutdown_second) = shutdown_signal();
-    let first = tokio::spawn(first.run(shutdown_first));
-    let second = tokio::spawn(second.run(shutdown_second));
+    let first = Running::start(first);
+    let second = Running::start(second);
 
     let start = Instant::now();
     while first_stats.snapshot().succeeded + second_stats.snapshot().succeeded == 0 {
@@ -555,10 +570,8 @@ async fn long_handler_keeps_its_message() {
     }
     // Both workers keep polling for two more visibility timeouts.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    stop_first.send(()).expect("first running");
-    stop_second.send(()).expect("second running");
-    let first = first.await.expect("join").expect("run");
-    let second = second.await.expect("join").expect("run");
+    let first = first.stop().await;
+    let second = second.stop().await;
 
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(first.received + second.received, 1);
@@ -595,14 +608,12 @@ async fn full_batches_cost_three_tenths_request() {
         .wait_time(Duration::from_secs(1));
     let stats = consumer.stats();
     let requests = consumer.requests();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
     wait_for(&stats, Duration::from_secs(120), |counters| {
         counters.succeeded >= 500
     })
     .await;
-    stop.send(()).expect("consumer running");
-    running.await.expect("join").expect("run");
+    running.stop().await;
 
     let published = publisher.requests().snapshot();
     let consumed = requests.snapshot();
@@ -647,14 +658,12 @@ async fn undecodable_body_goes_to_dlq() {
         .wait_time(Duration::from_secs(1));
     let stats = consumer.stats();
     let requests = consumer.requests();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
     wait_for(&stats, Duration::from_secs(20), |counters| {
         counters.dead_lettered >= 1
     })
     .await;
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     assert_eq!(final_stats.dead_lettered, 1);
@@ -690,8 +699,7 @@ async fn undecodable_body_left_to_redrive() {
     let handler = |_: Envelope<TripCreated>, _: Delivery| async { Ok(()) };
     let consumer = Consumer::new(client.clone(), &url, handler).wait_time(Duration::from_secs(1));
     let stats = consumer.stats();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
     let start = Instant::now();
     while queue_depth(&client, &dlq_url).await.0 == 0 {
         assert!(
@@ -700,8 +708,7 @@ async fn undecodable_body_left_to_redrive() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     assert_eq!(stats.snapshot(), final_stats);
     assert_eq!(final_stats.retried, 2);
@@ -748,14 +755,12 @@ async fn completed_event_duplicate_is_deleted() {
             Duration::from_secs(60),
         ));
     let stats = consumer.stats();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
     wait_for(&stats, Duration::from_secs(20), |counters| {
         counters.succeeded + counters.duplicates >= 2
     })
     .await;
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(final_stats.succeeded, 1);
@@ -791,14 +796,12 @@ async fn panicking_handler_is_retried() {
             Duration::from_secs(60),
         ));
     let stats = consumer.stats();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
     wait_for(&stats, Duration::from_secs(20), |counters| {
         counters.succeeded >= 1
     })
     .await;
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     assert_eq!(*calls.lock().unwrap(), vec![1, 2]);
     assert_eq!(final_stats.retried, 1);
@@ -826,14 +829,12 @@ async fn handler_past_deadline_is_released() {
         .wait_time(Duration::from_secs(1))
         .shutdown_timeout(Duration::from_secs(1));
     let stats = consumer.stats();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
     wait_for(&stats, Duration::from_secs(20), |counters| {
         counters.received >= 1
     })
     .await;
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     assert_eq!(final_stats.released, 1);
     assert_eq!(final_stats.succeeded, 0);
@@ -849,12 +850,10 @@ async fn receive_errors_back_off() {
     let consumer = Consumer::new(sqs_client(), &url, handler).wait_time(Duration::from_secs(1));
     let stats = consumer.stats();
     let requests = consumer.requests();
-    let (stop, shutdown) = shutdown_signal();
-    let running = tokio::spawn(consumer.run(shutdown));
+    let running = Running::start(consumer);
     // Receives fail at about 0 s, 1 s and 3 s, then the pause is 4 s.
     tokio::time::sleep(Duration::from_millis(3_500)).await;
-    stop.send(()).expect("consumer running");
-    let final_stats = running.await.expect("join").expect("run");
+    let final_stats = running.stop().await;
 
     let receives = requests.snapshot()["ReceiveMessage"];
     assert!((2..=3).contains(&receives), "{receives} receives in 3.5 s");

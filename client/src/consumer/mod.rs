@@ -368,6 +368,31 @@ mod tests {
         }
     }
 
+    /// A `Send` event type that is not `Sync` still gives a `Send` run future, so the
+    /// consumer can be spawned. This is checked when compiling, and the future is never polled.
+    #[test]
+    fn run_future_is_send_without_sync_events() {
+        fn assert_send<F: Future + Send>(_: &F) {}
+
+        #[derive(serde::Deserialize)]
+        struct Tally {
+            _count: std::cell::Cell<u32>,
+        }
+
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+            .build();
+        let handler = |_: Envelope<Tally>, _: Delivery| async { Ok(()) };
+        let consumer = Consumer::new(
+            aws_sdk_sqs::Client::from_conf(config),
+            "http://127.0.0.1:9/000000000000/unused",
+            handler,
+        );
+        let future = consumer.run(std::future::pending::<()>());
+        assert_send(&future);
+    }
+
     #[test]
     fn handler_error_from_std_error() {
         let error: HandlerError = "x".parse::<u32>().unwrap_err().into();

@@ -138,7 +138,7 @@ where
                 }
                 () = sleep_until_some(delete_at) => {
                     if let Some(batch) = self.deletes.poll(std::time::Instant::now()) {
-                        self.delete(batch).await;
+                        delete(&self.queue, batch).await;
                     }
                 }
                 () = sleep_until_some(heartbeat_at) => self.extend_visibility().await,
@@ -149,7 +149,7 @@ where
             }
         }
         if let Some(batch) = self.deletes.drain() {
-            self.delete(batch).await;
+            delete(&self.queue, batch).await;
         }
         let stats = self.stats.snapshot();
         tracing::info!(
@@ -223,7 +223,7 @@ where
         }
         if !releases.is_empty() {
             self.stats.add(Counter::Released, releases.len() as u64);
-            self.change_visibility(releases).await;
+            change_visibility(&self.queue, releases).await;
         }
     }
 
@@ -428,7 +428,8 @@ where
     /// its FIFO group in hand, which must not run before it.
     async fn retry(&mut self, entry: InHand<T>, scheduler_group: &str, reason: &str) {
         let delay = self.settings.backoff.delay(entry.receive_count);
-        let message_id = entry.message.message_id.as_deref().unwrap_or_default();
+        // Owned, because a borrow of `entry` held across an await would need `T: Sync`.
+        let message_id = entry.message.message_id.clone().unwrap_or_default();
         tracing::warn!(
             %message_id,
             event_id = %entry.event_id,
@@ -458,32 +459,13 @@ where
             .collect();
         if !followers.is_empty() {
             self.stats.add(Counter::Released, followers.len() as u64);
-            self.change_visibility(followers).await;
+            change_visibility(&self.queue, followers).await;
         }
     }
 
     async fn push_delete(&mut self, receipt_handle: String) {
         if let Some(batch) = self.deletes.push(receipt_handle, std::time::Instant::now()) {
-            self.delete(batch).await;
-        }
-    }
-
-    async fn delete(&self, batch: Vec<String>) {
-        let failed = self.queue.delete(batch).await;
-        for (_, reason) in failed {
-            tracing::warn!(queue = %self.queue.url, error = %reason, "deleting a handled message failed, it will be delivered again");
-        }
-    }
-
-    async fn change_visibility(&self, changes: Vec<VisibilityChange>) {
-        let failed = self.queue.change_visibility_batch(&changes).await;
-        for (change, reason) in failed {
-            tracing::warn!(
-                queue = %self.queue.url,
-                timeout = change.timeout.as_secs(),
-                error = %reason,
-                "changing the visibility of a message failed"
-            );
+            delete(&self.queue, batch).await;
         }
     }
 
@@ -523,7 +505,7 @@ where
         }
         if !changes.is_empty() {
             tracing::debug!(count = changes.len(), "extending visibility");
-            self.change_visibility(changes).await;
+            change_visibility(&self.queue, changes).await;
         }
     }
 
@@ -549,7 +531,7 @@ where
             .collect();
         if !releases.is_empty() {
             self.stats.add(Counter::Released, releases.len() as u64);
-            self.change_visibility(releases).await;
+            change_visibility(&self.queue, releases).await;
         }
     }
 
@@ -578,8 +560,32 @@ where
         }
         if !releases.is_empty() {
             self.stats.add(Counter::Released, releases.len() as u64);
-            self.change_visibility(releases).await;
+            change_visibility(&self.queue, releases).await;
         }
+    }
+}
+
+// The SQS helpers below take the queue instead of `&self`: a `&Run` held across an await
+// would make the run future need `T: Sync`.
+
+/// Deletes handled messages and logs the ones SQS did not delete.
+async fn delete(queue: &QueueClient, batch: Vec<String>) {
+    let failed = queue.delete(batch).await;
+    for (_, reason) in failed {
+        tracing::warn!(queue = %queue.url, error = %reason, "deleting a handled message failed, it will be delivered again");
+    }
+}
+
+/// Changes visibility timeouts in batches and logs the changes that failed.
+async fn change_visibility(queue: &QueueClient, changes: Vec<VisibilityChange>) {
+    let failed = queue.change_visibility_batch(&changes).await;
+    for (change, reason) in failed {
+        tracing::warn!(
+            queue = %queue.url,
+            timeout = change.timeout.as_secs(),
+            error = %reason,
+            "changing the visibility of a message failed"
+        );
     }
 }
 
