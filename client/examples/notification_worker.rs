@@ -91,10 +91,19 @@ async fn consume() -> Result<(), String> {
     // This process does not text again for an event it completed in the last day, and a
     // crashed handler's claim lapses after one visibility timeout.
     let store = InMemoryStore::new(Duration::from_secs(86_400), Duration::from_secs(30));
-    let consumer = Consumer::new(aws_sdk_sqs::Client::new(&config), queue_url, handler)
+    // A worker that stops after N messages polls 2 s at a time, so its shutdown, which waits
+    // for the poll in flight, is quick. A long-running worker polls the full 20 s, which costs
+    // the fewest requests on an idle queue.
+    let wait_time = if stop_after.is_some() {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(20)
+    };
+    let consumer = Consumer::any_event(aws_sdk_sqs::Client::new(&config), queue_url, handler)
         .dead_letter_queue(dead_letter_url)
         .concurrency(8)
         .visibility_timeout(Duration::from_secs(30))
+        .wait_time(wait_time)
         .idempotency(store);
     let stats = consumer.stats();
     let requests = consumer.requests();

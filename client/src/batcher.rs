@@ -116,9 +116,7 @@ impl Batcher {
     /// Sends one prepared message like [`Batcher::send`], for callers that mix event types or
     /// serialize events themselves.
     pub async fn send_prepared(&self, message: PreparedMessage) -> Result<String, BatcherError> {
-        self.publisher
-            .check_size(&message.message)
-            .map_err(PublishError::from)?;
+        self.publisher.check(&message)?;
         let event_id = message.message.event_id.clone();
 
         let (reply, result) = oneshot::channel();
@@ -174,13 +172,16 @@ async fn run(
     let mut pending = PendingBatch::new(linger, publisher.max_message_size());
     loop {
         let command = match pending.deadline() {
+            // Messages already in the channel come first: they queued while the previous
+            // batch was being sent, so their linger may have passed, and they fill this batch
+            // instead of going out one per request.
             Some(deadline) => tokio::select! {
                 biased;
+                command = commands.recv() => command,
                 () = tokio::time::sleep_until(deadline) => {
                     send_pending(&publisher, pending.take()).await;
                     continue;
                 }
-                command = commands.recv() => command,
             },
             None => commands.recv().await,
         };

@@ -79,7 +79,6 @@ impl<T: Event> Envelope<T> {
         }
     }
 
-    /// Returns the message body.
     /// Creates an envelope stamped with the current time in RFC 3339 UTC, such as
     /// `2026-12-04T10:00:00.125Z`.
     pub fn now(event_id: impl Into<String>, data: T) -> Envelope<T> {
@@ -90,6 +89,7 @@ impl<T: Event> Envelope<T> {
         Envelope::new(event_id, timestamp, data)
     }
 
+    /// Returns the message body.
     pub fn to_body(&self) -> Result<String, EnvelopeError> {
         Ok(serde_json::to_string(self)?)
     }

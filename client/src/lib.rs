@@ -29,6 +29,7 @@ pub mod batcher;
 pub mod consumer;
 pub mod deletes;
 pub mod envelope;
+mod errors;
 pub mod fifo;
 pub mod heartbeat;
 pub mod idempotency;

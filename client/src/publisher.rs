@@ -23,6 +23,11 @@ pub enum PublishError {
     /// The message is larger than the target accepts; it was not sent.
     #[error(transparent)]
     Oversized(#[from] Oversized),
+    /// The target is FIFO and the event has no message group; it was not sent.
+    #[error(
+        "event {event_id} has no message group, but the FIFO target {target} requires one; return it from Event::message_group"
+    )]
+    MissingGroup { event_id: String, target: String },
     /// SQS or SNS rejected a single-message request (SendMessage or Publish). `message` has the
     /// error code and message.
     #[error("{operation} failed for event {event_id}: {message}")]
@@ -181,6 +186,19 @@ impl Publisher {
         self.max_message_size
     }
 
+    /// Checks what the target would reject for certain before any request: a message over
+    /// the size limit, or a message with no group on a FIFO target.
+    pub fn check(&self, prepared: &PreparedMessage) -> Result<(), PublishError> {
+        if self.fifo && prepared.group_id.is_none() {
+            return Err(PublishError::MissingGroup {
+                event_id: prepared.message.event_id.clone(),
+                target: self.target.name().to_string(),
+            });
+        }
+        self.check_size(&prepared.message)?;
+        Ok(())
+    }
+
     /// Checks that `message` fits the target's size limit.
     pub fn check_size(&self, message: &OutgoingMessage) -> Result<(), Oversized> {
         let size = message.size();
@@ -198,7 +216,7 @@ impl Publisher {
     /// deduplication id and the event's message group the group id. Returns the message id.
     pub async fn publish<T: Event>(&self, envelope: &Envelope<T>) -> Result<String, PublishError> {
         let prepared = PreparedMessage::from_envelope(envelope)?;
-        self.check_size(&prepared.message)?;
+        self.check(&prepared)?;
 
         let operation = self.target.single_operation();
         self.requests.record(operation);
@@ -248,9 +266,9 @@ impl Publisher {
             messages.iter().map(|_| None).collect();
         let mut accepted: Vec<(usize, PreparedMessage)> = Vec::new();
         for (position, prepared) in messages.into_iter().enumerate() {
-            match self.check_size(&prepared.message) {
+            match self.check(&prepared) {
                 Ok(()) => accepted.push((position, prepared)),
-                Err(oversized) => results[position] = Some(Err(oversized.into())),
+                Err(error) => results[position] = Some(Err(error)),
             }
         }
 
@@ -355,7 +373,7 @@ impl Publisher {
                 let output = request
                     .send()
                     .await
-                    .map_err(|error| aws_sdk_sqs::error::DisplayErrorContext(&error).to_string())?;
+                    .map_err(|error| crate::errors::describe(&error))?;
                 Ok(output.message_id.unwrap_or_default())
             }
             Target::Topic { client, arn } => {
@@ -371,7 +389,7 @@ impl Publisher {
                 let output = request
                     .send()
                     .await
-                    .map_err(|error| aws_sdk_sns::error::DisplayErrorContext(&error).to_string())?;
+                    .map_err(|error| crate::errors::describe(&error))?;
                 Ok(output.message_id.unwrap_or_default())
             }
         }
@@ -399,7 +417,7 @@ impl Publisher {
                 let output = request
                     .send()
                     .await
-                    .map_err(|error| aws_sdk_sqs::error::DisplayErrorContext(&error).to_string())?;
+                    .map_err(|error| crate::errors::describe(&error))?;
                 Ok(BatchResponse {
                     sent: output
                         .successful
@@ -438,7 +456,7 @@ impl Publisher {
                 let output = request
                     .send()
                     .await
-                    .map_err(|error| aws_sdk_sns::error::DisplayErrorContext(&error).to_string())?;
+                    .map_err(|error| crate::errors::describe(&error))?;
                 Ok(BatchResponse {
                     sent: output
                         .successful

@@ -64,6 +64,28 @@ async fn concurrent_sends_fill_three_batches() {
     assert_eq!(received, expected);
 }
 
+/// With the default 20 ms linger, 200 callers at once must still fill batches: messages that
+/// queue while a batch is being sent join the next batch instead of going out one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_sends_stay_batched() {
+    let client = sqs_client();
+    let url = create_queue(&client, &unique("batcher-200")).await;
+    let publisher = Publisher::new(client.clone(), &url, 1_048_576);
+    let batcher = Batcher::new(publisher.clone());
+
+    let ids = message_ids(spawn_sends(&batcher, 0..200)).await;
+
+    assert_eq!(ids.len(), 200);
+    let requests = publisher.requests().snapshot()["SendMessageBatch"];
+    // 20 at full batches. A few partial batches are allowed where callers arrive slower
+    // than the linger.
+    assert!(
+        (20..=25).contains(&requests),
+        "{requests} requests for 200 sends"
+    );
+    assert_eq!(event_ids(&receive_all(&client, &url).await).len(), 200);
+}
+
 #[tokio::test]
 async fn single_send_waits_for_linger() {
     let client = sqs_client();

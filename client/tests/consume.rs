@@ -838,6 +838,9 @@ async fn handler_past_deadline_is_released() {
 
     assert_eq!(final_stats.released, 1);
     assert_eq!(final_stats.succeeded, 0);
+    // The release waits for the receive in flight, which would otherwise take the message
+    // again and raise its receive count.
+    assert_eq!(final_stats.received, 1);
     // Released with visibility 0, so it is visible now and not after 300 s.
     assert_eq!(queue_depth(&client, &url).await, (1, 0));
 }
@@ -904,4 +907,273 @@ async fn moto_counts_visibility_limit_from_send() {
         ),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_failure_keeps_group_order() {
+    let client = sqs_client();
+    let (url, _) = create_queue(&client, &unique("fifo-retry.fifo"), &[]).await;
+    let mut events = Vec::new();
+    for sequence in 0..5 {
+        events.push(event(events.len(), "t-1", sequence));
+    }
+    for sequence in 0..3 {
+        events.push(event(events.len(), "t-2", sequence));
+    }
+    publish_all(&client, &url, &events).await;
+
+    let handled: Arc<Mutex<Vec<(String, usize, u32)>>> = Arc::default();
+    let handler = {
+        let handled = Arc::clone(&handled);
+        move |envelope: Envelope<TripCreated>, delivery: Delivery| {
+            let handled = Arc::clone(&handled);
+            async move {
+                let trip = envelope.data.trip_id.clone();
+                let sequence = envelope.data.sequence;
+                handled
+                    .lock()
+                    .unwrap()
+                    .push((trip.clone(), sequence, delivery.receive_count));
+                if trip == "t-1" && sequence == 1 && delivery.receive_count == 1 {
+                    return Err(HandlerError::new("driver not found yet"));
+                }
+                Ok(())
+            }
+        }
+    };
+    let consumer = Consumer::new(client.clone(), &url, handler)
+        .concurrency(4)
+        .wait_time(Duration::from_secs(1));
+    let stats = consumer.stats();
+    let running = Running::start(consumer);
+    wait_for(&stats, Duration::from_secs(30), |counters| {
+        counters.succeeded >= 8
+    })
+    .await;
+    let final_stats = running.stop().await;
+
+    let handled = handled.lock().unwrap().clone();
+    let first_group: Vec<(usize, u32)> = handled
+        .iter()
+        .filter(|(trip, _, _)| trip == "t-1")
+        .map(|(_, sequence, count)| (*sequence, *count))
+        .collect();
+    // Message 1 fails, the later ones of its group are released unhandled, and the group
+    // resumes with message 1.
+    assert_eq!(
+        first_group,
+        vec![(0, 1), (1, 1), (1, 2), (2, 2), (3, 2), (4, 2)]
+    );
+    let second_group: Vec<usize> = handled
+        .iter()
+        .filter(|(trip, _, _)| trip == "t-2")
+        .map(|(_, sequence, _)| *sequence)
+        .collect();
+    assert_eq!(second_group, vec![0, 1, 2]);
+    assert_eq!(final_stats.retried, 1);
+    assert_eq!(final_stats.released, 3);
+    assert_eq!(queue_depth(&client, &url).await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_undecodable_holds_its_group() {
+    let client = sqs_client();
+    let (url, dlq_url) = create_queue_with_dlq(&client, &unique("fifo-garbled.fifo"), 2, 30).await;
+    let bodies = [
+        event(0, "t-1", 0).to_body().expect("body"),
+        "not json".to_string(),
+        event(2, "t-1", 2).to_body().expect("body"),
+    ];
+    for (index, body) in bodies.iter().enumerate() {
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .message_group_id("t-1")
+            .message_deduplication_id(format!("m-{index}"))
+            .send()
+            .await
+            .expect("send");
+    }
+
+    let handled: Arc<Mutex<Vec<(usize, u32)>>> = Arc::default();
+    let handler = {
+        let handled = Arc::clone(&handled);
+        move |envelope: Envelope<TripCreated>, delivery: Delivery| {
+            handled
+                .lock()
+                .unwrap()
+                .push((envelope.data.sequence, delivery.receive_count));
+            async { Ok(()) }
+        }
+    };
+    let consumer = Consumer::new(client.clone(), &url, handler).wait_time(Duration::from_secs(1));
+    let running = Running::start(consumer);
+    let start = Instant::now();
+    while queue_depth(&client, &dlq_url).await.0 < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "redrive never moved both messages"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let final_stats = running.stop().await;
+
+    // Message 2 is never handled before the undecodable message ahead of it. SQS returns the
+    // two together on each receive, so message 2 counts the same receives and redrive moves
+    // both to the dead-letter queue, in group order.
+    assert_eq!(*handled.lock().unwrap(), vec![(0, 1)]);
+    assert_eq!(final_stats.retried, 2);
+    assert_eq!(final_stats.released, 2);
+    let dead: Vec<String> = drain(&client, &dlq_url)
+        .await
+        .into_iter()
+        .map(|(body, _)| body)
+        .collect();
+    assert_eq!(dead, vec![bodies[1].clone(), bodies[2].clone()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_event_type_goes_to_dlq() {
+    let client = sqs_client();
+    let (url, _) = create_queue(&client, &unique("wrong-type"), &[]).await;
+    let (dlq_url, _) = create_queue(&client, &unique("wrong-type-dlq"), &[]).await;
+    let body = r#"{"eventType":"trip.cancelled","eventId":"e-1","timestamp":"t","data":{"tripId":"t-1","sequence":0}}"#;
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body(body)
+        .send()
+        .await
+        .expect("send");
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let calls = Arc::clone(&calls);
+        move |_: Envelope<TripCreated>, _: Delivery| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        }
+    };
+    let consumer = Consumer::new(client.clone(), &url, handler)
+        .dead_letter_queue(&dlq_url)
+        .wait_time(Duration::from_secs(1));
+    let stats = consumer.stats();
+    let running = Running::start(consumer);
+    wait_for(&stats, Duration::from_secs(20), |counters| {
+        counters.dead_lettered >= 1
+    })
+    .await;
+    running.stop().await;
+
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let dead = drain(&client, &dlq_url).await;
+    assert_eq!(
+        dead,
+        vec![(
+            body.to_string(),
+            BTreeMap::from([(
+                "deadLetterReason".to_string(),
+                "unexpected event type \"trip.cancelled\", expected \"trip.created\"".to_string()
+            )])
+        )]
+    );
+}
+
+#[tokio::test]
+async fn completed_shutdown_sends_nothing() {
+    let client = sqs_client();
+    let (url, _) = create_queue(&client, &unique("stopped"), &[]).await;
+    let handler = |_: Envelope<TripCreated>, _: Delivery| async { Ok(()) };
+    let consumer = Consumer::new(client.clone(), &url, handler);
+    let requests = consumer.requests();
+
+    let final_stats = consumer
+        .run(std::future::ready(()))
+        .await
+        .expect("valid settings");
+
+    assert_eq!(requests.total(), 0);
+    assert_eq!(final_stats, StatsSnapshot::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subsecond_wait_does_not_spin() {
+    let client = sqs_client();
+    let (url, _) = create_queue(&client, &unique("short-wait"), &[]).await;
+    let handler = |_: Envelope<TripCreated>, _: Delivery| async { Ok(()) };
+    let consumer =
+        Consumer::new(client.clone(), &url, handler).wait_time(Duration::from_millis(500));
+    let requests = consumer.requests();
+    let running = Running::start(consumer);
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    running.stop().await;
+
+    // SQS takes whole seconds, so 500 ms is no long poll: receives are 1 s apart.
+    let receives = requests.snapshot()["ReceiveMessage"];
+    assert!((3..=4).contains(&receives), "{receives} receives in 3.5 s");
+}
+
+/// moto 5.2.5 keeps a FIFO message in its "pending" set until a receive finds it visible
+/// again, and skips a group while any of its messages is pending. Messages released together
+/// with a delay therefore come back last first: here m3, and m1 and m2 only after m3 is
+/// deleted. SQS returns m1 first. The consumer releases the later messages of a failed group
+/// with visibility 0 instead, which keeps the order on both.
+#[tokio::test]
+async fn moto_fifo_delayed_release_reorders_group() {
+    let client = sqs_client();
+    let (url, _) = create_queue(&client, &unique("moto-order.fifo"), &[]).await;
+    for index in 0..4 {
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body(format!("m{index}"))
+            .message_group_id("g")
+            .message_deduplication_id(format!("m{index}"))
+            .send()
+            .await
+            .expect("send");
+    }
+    let messages = client
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default();
+    assert_eq!(messages.len(), 4);
+    client
+        .delete_message()
+        .queue_url(&url)
+        .receipt_handle(messages[0].receipt_handle.clone().unwrap_or_default())
+        .send()
+        .await
+        .expect("delete");
+    for message in &messages[1..] {
+        client
+            .change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(message.receipt_handle.clone().unwrap_or_default())
+            .visibility_timeout(1)
+            .send()
+            .await
+            .expect("release");
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let bodies: Vec<String> = client
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .map(|message| message.body.unwrap_or_default())
+        .collect();
+    assert_eq!(bodies, vec!["m3".to_string()]);
 }

@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{TripCreated, create_queue, event, receive_all, sqs_client, unique};
+use common::{TripCancelled, TripCreated, create_queue, event, receive_all, sqs_client, unique};
 use sqsform_client::{Envelope, PublishError, Publisher};
 
 #[tokio::test]
@@ -121,4 +121,31 @@ async fn oversized_event_is_rejected_before_sending() {
         )]
     );
     assert_eq!(receive_all(&client, &url).await.len(), 1);
+}
+
+#[tokio::test]
+async fn fifo_event_without_group_is_rejected() {
+    let client = sqs_client();
+    let url = create_queue(&client, &unique("groupless.fifo")).await;
+    let publisher = Publisher::new(client.clone(), &url, 1_048_576);
+    let cancelled = Envelope::new(
+        "e-3",
+        "2026-12-04T10:00:00Z",
+        TripCancelled {
+            trip_id: "t-3".into(),
+        },
+    );
+
+    let error = publisher.publish(&cancelled).await.expect_err("no group");
+    let outcome = publisher
+        .publish_batch(std::slice::from_ref(&cancelled))
+        .await
+        .expect("batch");
+
+    let expected = format!(
+        "event e-3 has no message group, but the FIFO target {url} requires one; return it from Event::message_group"
+    );
+    assert_eq!(error.to_string(), expected);
+    assert_eq!(outcome.failed, vec![("e-3".to_string(), expected)]);
+    assert_eq!(publisher.requests().total(), 0);
 }

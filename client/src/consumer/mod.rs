@@ -31,7 +31,7 @@ pub use sqs::DEAD_LETTER_REASON_ATTRIBUTE;
 pub use stats::{ConsumerStats, StatsSnapshot};
 
 use crate::backoff::{MAX_VISIBILITY, RetryBackoff};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, EnvelopeError, Event};
 use crate::idempotency::{IdempotencyStore, NoIdempotency};
 use crate::requests::RequestCounts;
 use sqs::QueueClient;
@@ -164,23 +164,54 @@ impl Settings {
                 self.visibility_timeout.as_secs_f64()
             ));
         }
+        if self.first_receive_error_delay.is_zero() {
+            return invalid(
+                "receive_error_delay must pause more than 0 s after a failed receive, or a failing receive repeats at once"
+                    .to_string(),
+            );
+        }
+        if self.max_receive_error_delay < self.first_receive_error_delay {
+            return invalid(format!(
+                "receive_error_delay max ({} s) must be at least its first pause ({} s)",
+                self.max_receive_error_delay.as_secs_f64(),
+                self.first_receive_error_delay.as_secs_f64()
+            ));
+        }
         Ok(())
     }
 }
 
-/// Consumes events of type `T` from one queue.
-///
-/// A queue that carries several event types is consumed with `T = serde_json::Value`, and
-/// the handler dispatches on `envelope.event_type` and decodes with
-/// [`Envelope::decode`](crate::Envelope::decode).
+/// Consumes events of type `T` from one queue: one event type with [`Consumer::new`], or
+/// several with [`Consumer::any_event`].
 pub struct Consumer<T, H, S = NoIdempotency> {
     queue: QueueClient,
     dead_letter: Option<QueueClient>,
     handler: Arc<H>,
     store: Arc<S>,
+    decode: Decode<T>,
     settings: Settings,
     stats: ConsumerStats,
     event: PhantomData<fn() -> T>,
+}
+
+/// Turns a message body into an envelope, or fails with the reason it is undecodable.
+type Decode<T> = fn(&str) -> Result<Envelope<T>, EnvelopeError>;
+
+impl<T, H> Consumer<T, H, NoIdempotency>
+where
+    T: Event + Send + 'static,
+    H: Handler<T>,
+{
+    /// Consumes events of type `T` from `queue_url` with `handler`. A message whose
+    /// `eventType` is not `T::EVENT_TYPE` is undecodable. FIFO queues are recognized by their
+    /// `.fifo` name.
+    pub fn new(
+        client: aws_sdk_sqs::Client,
+        queue_url: impl Into<String>,
+        handler: H,
+    ) -> Consumer<T, H, NoIdempotency> {
+        Consumer::with_decoder(client, queue_url, handler, Envelope::<T>::from_body)
+    }
 }
 
 impl<T, H> Consumer<T, H, NoIdempotency>
@@ -188,11 +219,23 @@ where
     T: DeserializeOwned + Send + 'static,
     H: Handler<T>,
 {
-    /// Consumes `queue_url` with `handler`. FIFO queues are recognized by their `.fifo` name.
-    pub fn new(
+    /// Consumes events of every type from `queue_url`: any envelope whose data decodes as `T`
+    /// reaches the handler, which dispatches on `envelope.event_type`. Use it with
+    /// `T = serde_json::Value` and [`Envelope::decode`] for a queue that carries several
+    /// event types.
+    pub fn any_event(
         client: aws_sdk_sqs::Client,
         queue_url: impl Into<String>,
         handler: H,
+    ) -> Consumer<T, H, NoIdempotency> {
+        Consumer::with_decoder(client, queue_url, handler, Envelope::<T>::parse)
+    }
+
+    fn with_decoder(
+        client: aws_sdk_sqs::Client,
+        queue_url: impl Into<String>,
+        handler: H,
+        decode: Decode<T>,
     ) -> Consumer<T, H, NoIdempotency> {
         Consumer {
             queue: QueueClient {
@@ -203,6 +246,7 @@ where
             dead_letter: None,
             handler: Arc::new(handler),
             store: Arc::new(NoIdempotency),
+            decode,
             settings: Settings::default(),
             stats: ConsumerStats::default(),
             event: PhantomData,
@@ -224,6 +268,7 @@ where
             dead_letter: self.dead_letter,
             handler: self.handler,
             store: Arc::new(store),
+            decode: self.decode,
             settings: self.settings,
             stats: self.stats,
             event: PhantomData,
@@ -361,6 +406,22 @@ mod tests {
                 },
                 "invalid consumer setting: visibility_timeout must be from 1 s to 43200 s (12 hours), got 0.5 s",
             ),
+            (
+                Settings {
+                    first_receive_error_delay: Duration::ZERO,
+                    max_receive_error_delay: Duration::ZERO,
+                    ..Settings::default()
+                },
+                "invalid consumer setting: receive_error_delay must pause more than 0 s after a failed receive, or a failing receive repeats at once",
+            ),
+            (
+                Settings {
+                    first_receive_error_delay: Duration::from_secs(5),
+                    max_receive_error_delay: Duration::from_secs(1),
+                    ..Settings::default()
+                },
+                "invalid consumer setting: receive_error_delay max (1 s) must be at least its first pause (5 s)",
+            ),
         ];
         for (settings, expected) in cases {
             let error = settings.validate().unwrap_err();
@@ -384,7 +445,7 @@ mod tests {
             .region(aws_sdk_sqs::config::Region::new("us-east-1"))
             .build();
         let handler = |_: Envelope<Tally>, _: Delivery| async { Ok(()) };
-        let consumer = Consumer::new(
+        let consumer = Consumer::any_event(
             aws_sdk_sqs::Client::from_conf(config),
             "http://127.0.0.1:9/000000000000/unused",
             handler,

@@ -1,12 +1,12 @@
 //! The consumer's event loop: one task owns the receive, the handlers, the deletes and the
 //! heartbeat, so no lock is needed around the messages in hand.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sqs::error::SdkError;
 use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use serde::de::DeserializeOwned;
@@ -64,6 +64,7 @@ pub(super) struct Run<T, H, S> {
     dead_letter: Option<QueueClient>,
     handler: Arc<H>,
     store: Arc<S>,
+    decode: super::Decode<T>,
     settings: Settings,
     stats: ConsumerStats,
     fifo: bool,
@@ -79,6 +80,9 @@ pub(super) struct Run<T, H, S> {
     receive_not_before: Option<Instant>,
     receive_error_delay: Duration,
     shutting_down: bool,
+    /// Messages to make visible at once, kept until no receive is in flight, because that
+    /// receive could take them again and raise their receive count for nothing.
+    deferred_releases: Vec<VisibilityChange>,
     /// When running handlers are cancelled, set from the shutdown signal until they are.
     shutdown_deadline: Option<Instant>,
 }
@@ -100,6 +104,7 @@ where
             dead_letter: consumer.dead_letter,
             handler: consumer.handler,
             store: consumer.store,
+            decode: consumer.decode,
             settings,
             stats: consumer.stats,
             next_key: 0,
@@ -110,6 +115,7 @@ where
             receive: None,
             receive_not_before: None,
             shutting_down: false,
+            deferred_releases: Vec::new(),
             shutdown_deadline: None,
         }
     }
@@ -118,6 +124,19 @@ where
         tracing::info!(queue = %self.queue.url, concurrency = self.settings.concurrency, "consumer started");
         tokio::pin!(shutdown);
         loop {
+            // A shutdown that is already complete must stop the loop before it starts a
+            // receive, so check it without waiting.
+            if !self.shutting_down {
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => self.begin_shutdown(),
+                    () = std::future::ready(()) => {}
+                }
+            }
+            if self.receive.is_none() && !self.deferred_releases.is_empty() {
+                let releases = std::mem::take(&mut self.deferred_releases);
+                change_visibility(&self.queue, releases).await;
+            }
             self.start_handlers();
             let shutting_down = self.shutting_down;
             if shutting_down && self.tasks.is_empty() && self.receive.is_none() {
@@ -128,7 +147,7 @@ where
             let delete_at = self.deletes.deadline().map(Instant::from_std);
             let heartbeat_at = self.next_heartbeat();
             tokio::select! {
-                () = &mut shutdown, if !shutting_down => self.begin_shutdown().await,
+                () = &mut shutdown, if !shutting_down => self.begin_shutdown(),
                 joined = wait_receive(&mut self.receive) => {
                     self.receive = None;
                     self.on_receive(joined).await;
@@ -147,6 +166,10 @@ where
                 }
                 () = sleep_until_some(self.shutdown_deadline) => self.cancel_handlers().await,
             }
+        }
+        if !self.deferred_releases.is_empty() {
+            let releases = std::mem::take(&mut self.deferred_releases);
+            change_visibility(&self.queue, releases).await;
         }
         if let Some(batch) = self.deletes.drain() {
             delete(&self.queue, batch).await;
@@ -197,17 +220,21 @@ where
             Ok(messages) => messages,
             Err(error) => {
                 let failure = classify(&error);
-                self.receive_failed(failure, &DisplayErrorContext(&error).to_string());
+                self.receive_failed(failure, &crate::errors::describe(&error));
                 return;
             }
         };
         self.receive_error_delay = self.settings.first_receive_error_delay;
-        if messages.is_empty() && self.settings.wait_time.is_zero() {
+        // SQS takes the wait in whole seconds, so a wait under 1 s is no long poll at all.
+        if messages.is_empty() && self.settings.wait_time.as_secs() == 0 {
             self.receive_not_before = Some(Instant::now() + EMPTY_RECEIVE_PAUSE);
         }
         self.stats.add(Counter::Received, messages.len() as u64);
 
         let mut releases = Vec::new();
+        // FIFO groups whose earlier message in this receive was left for a retry. Their later
+        // messages are released unhandled, so the group keeps its order.
+        let mut held_groups: HashSet<String> = HashSet::new();
         for message in messages {
             let Some(receipt_handle) = message.receipt_handle.clone() else {
                 continue;
@@ -219,7 +246,21 @@ where
                 });
                 continue;
             }
-            self.accept(message, receipt_handle, sent_at).await;
+            let group = self.fifo.then(|| message_group(&message)).flatten();
+            if group
+                .as_ref()
+                .is_some_and(|group| held_groups.contains(group))
+            {
+                releases.push(VisibilityChange {
+                    receipt_handle,
+                    timeout: Duration::ZERO,
+                });
+                continue;
+            }
+            let retry_delay = self.accept(message, receipt_handle, sent_at).await;
+            if let (Some(group), Some(_)) = (group, retry_delay) {
+                held_groups.insert(group);
+            }
         }
         if !releases.is_empty() {
             self.stats.add(Counter::Released, releases.len() as u64);
@@ -250,8 +291,14 @@ where
         self.receive_error_delay = (delay * 2).min(self.settings.max_receive_error_delay);
     }
 
-    /// Decodes a received message and queues it for a handler, or dead-letters it.
-    async fn accept(&mut self, message: Message, receipt_handle: String, received_at: Instant) {
+    /// Decodes a received message and queues it for a handler, or dead-letters it. Returns
+    /// the retry delay when an undecodable message is left in the queue for redrive.
+    async fn accept(
+        &mut self,
+        message: Message,
+        receipt_handle: String,
+        received_at: Instant,
+    ) -> Option<Duration> {
         let system = message.attributes.as_ref();
         let receive_count = system
             .and_then(|attributes| {
@@ -259,18 +306,16 @@ where
             })
             .and_then(|count| count.parse::<u32>().ok())
             .unwrap_or(1);
-        let group = system
-            .and_then(|attributes| attributes.get(&MessageSystemAttributeName::MessageGroupId))
-            .cloned();
+        let group = message_group(&message);
         let message_id = message.message_id.clone().unwrap_or_default();
         let body = message.body.as_deref().unwrap_or_default();
 
-        let envelope = match Envelope::<T>::parse(body) {
+        let envelope = match (self.decode)(body) {
             Ok(envelope) => envelope,
             Err(error) => {
-                self.undecodable(&message, receipt_handle, receive_count, &error.to_string())
+                return self
+                    .undecodable(&message, receipt_handle, receive_count, &error.to_string())
                     .await;
-                return;
             }
         };
 
@@ -297,6 +342,7 @@ where
                 running: false,
             },
         );
+        None
     }
 
     /// Sends an undecodable message to the dead-letter queue and deletes it, or, with no
@@ -307,7 +353,7 @@ where
         receipt_handle: String,
         receive_count: u32,
         reason: &str,
-    ) {
+    ) -> Option<Duration> {
         let message_id = message.message_id.as_deref().unwrap_or_default();
         if let Some(dead_letter) = &self.dead_letter {
             match dead_letter.send_dead_letter(message, reason).await {
@@ -315,7 +361,7 @@ where
                     tracing::warn!(%message_id, dead_letter_queue = %dead_letter.url, reason, "undecodable message sent to the dead-letter queue");
                     self.stats.add(Counter::DeadLettered, 1);
                     self.push_delete(receipt_handle).await;
-                    return;
+                    return None;
                 }
                 Err(error) => {
                     tracing::error!(%message_id, dead_letter_queue = %dead_letter.url, reason, %error, "sending an undecodable message to the dead-letter queue failed, leaving it to redrive");
@@ -325,13 +371,15 @@ where
             tracing::warn!(%message_id, reason, "undecodable message left to the queue's redrive policy");
         }
         self.stats.add(Counter::Retried, 1);
+        let delay = self.settings.backoff.delay(receive_count);
         let change = VisibilityChange {
             receipt_handle,
-            timeout: self.settings.backoff.delay(receive_count),
+            timeout: delay,
         };
         if let Err(error) = self.queue.change_visibility(&change).await {
             tracing::warn!(%message_id, %error, "changing the visibility of an undecodable message failed");
         }
+        Some(delay)
     }
 
     /// Starts handlers for the next messages while fewer than `concurrency` run.
@@ -407,37 +455,43 @@ where
                 self.push_delete(entry.receipt_handle).await;
             }
             TaskResult::Failed(reason) => {
-                self.retry(entry, &scheduler_group, &reason).await;
+                self.retry(entry, &scheduler_group, Some(&reason)).await;
             }
             TaskResult::Panicked(reason) => {
                 self.store.release(&entry.event_id).await;
-                self.retry(entry, &scheduler_group, &reason).await;
+                self.retry(entry, &scheduler_group, Some(&reason)).await;
             }
             TaskResult::InProgress => {
-                self.retry(
-                    entry,
-                    &scheduler_group,
-                    "another delivery of the event is in progress",
-                )
-                .await;
+                self.retry(entry, &scheduler_group, None).await;
             }
         }
     }
 
     /// Makes a failed message visible after its backoff delay, with the later messages of
     /// its FIFO group in hand, which must not run before it.
-    async fn retry(&mut self, entry: InHand<T>, scheduler_group: &str, reason: &str) {
+    ///
+    /// `failure` is the handler's error, or `None` when the handler did not run because
+    /// another delivery of the event is in progress.
+    async fn retry(&mut self, entry: InHand<T>, scheduler_group: &str, failure: Option<&str>) {
         let delay = self.settings.backoff.delay(entry.receive_count);
         // Owned, because a borrow of `entry` held across an await would need `T: Sync`.
         let message_id = entry.message.message_id.clone().unwrap_or_default();
-        tracing::warn!(
-            %message_id,
-            event_id = %entry.event_id,
-            receive_count = entry.receive_count,
-            retry_in = delay.as_secs(),
-            error = reason,
-            "handler failed, message will be received again"
-        );
+        match failure {
+            Some(reason) => tracing::warn!(
+                %message_id,
+                event_id = %entry.event_id,
+                receive_count = entry.receive_count,
+                retry_in = delay.as_secs(),
+                error = reason,
+                "handler failed, message will be received again"
+            ),
+            None => tracing::info!(
+                %message_id,
+                event_id = %entry.event_id,
+                retry_in = delay.as_secs(),
+                "another delivery of the event is being handled, this one will be received again"
+            ),
+        }
         self.stats.add(Counter::Retried, 1);
         let change = VisibilityChange {
             receipt_handle: entry.receipt_handle.clone(),
@@ -447,6 +501,11 @@ where
             tracing::warn!(%message_id, %error, "changing the visibility of a failed message failed, it returns after its visibility timeout");
         }
 
+        // The later messages of a FIFO group are made visible at once. SQS still returns none
+        // of the group while the failed message is invisible, and then returns it first.
+        // Releasing them with the failed message's delay instead also keeps that order on SQS,
+        // but moto 5.2.5 then returns the group out of order (test
+        // moto_fifo_delayed_release_reorders_group).
         let followers: Vec<VisibilityChange> = self
             .scheduler
             .fail(scheduler_group)
@@ -454,7 +513,7 @@ where
             .filter_map(|key| self.in_hand.remove(&key))
             .map(|follower| VisibilityChange {
                 receipt_handle: follower.receipt_handle,
-                timeout: delay,
+                timeout: Duration::ZERO,
             })
             .collect();
         if !followers.is_empty() {
@@ -469,8 +528,8 @@ where
         }
     }
 
-    /// The earliest moment a message in hand needs its visibility extended: halfway through
-    /// its current visibility timeout.
+    /// Returns the earliest moment a message in hand needs its visibility extended: halfway
+    /// through its current visibility timeout.
     fn next_heartbeat(&self) -> Option<Instant> {
         let margin = self.heartbeat.extension - self.heartbeat.interval;
         self.in_hand
@@ -510,7 +569,7 @@ where
     }
 
     /// Stops receiving and releases every message whose handler has not started.
-    async fn begin_shutdown(&mut self) {
+    fn begin_shutdown(&mut self) {
         tracing::info!(
             queue = %self.queue.url,
             running = self.tasks.len(),
@@ -529,10 +588,8 @@ where
                 timeout: Duration::ZERO,
             })
             .collect();
-        if !releases.is_empty() {
-            self.stats.add(Counter::Released, releases.len() as u64);
-            change_visibility(&self.queue, releases).await;
-        }
+        self.stats.add(Counter::Released, releases.len() as u64);
+        self.deferred_releases.extend(releases);
     }
 
     /// Cancels the handlers still running at the shutdown deadline and releases their
@@ -558,10 +615,8 @@ where
                 timeout: Duration::ZERO,
             });
         }
-        if !releases.is_empty() {
-            self.stats.add(Counter::Released, releases.len() as u64);
-            change_visibility(&self.queue, releases).await;
-        }
+        self.stats.add(Counter::Released, releases.len() as u64);
+        self.deferred_releases.extend(releases);
     }
 }
 
@@ -587,6 +642,15 @@ async fn change_visibility(queue: &QueueClient, changes: Vec<VisibilityChange>) 
             "changing the visibility of a message failed"
         );
     }
+}
+
+/// Returns the FIFO message group of a received message, absent on standard queues.
+fn message_group(message: &Message) -> Option<String> {
+    message
+        .attributes
+        .as_ref()
+        .and_then(|attributes| attributes.get(&MessageSystemAttributeName::MessageGroupId))
+        .cloned()
 }
 
 /// Runs the handler for one event, consulting the idempotency store around it.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
@@ -135,7 +135,7 @@ impl QueueClient {
                     }
                 }
                 Err(error) => {
-                    let reason = DisplayErrorContext(&error).to_string();
+                    let reason = crate::errors::describe(&error);
                     failed.extend(chunk.iter().map(|handle| (handle.clone(), reason.clone())));
                 }
             }
@@ -154,7 +154,7 @@ impl QueueClient {
             .send()
             .await
             .map(|_| ())
-            .map_err(|error| DisplayErrorContext(&error).to_string())
+            .map_err(|error| crate::errors::describe(&error))
     }
 
     /// Sets the visibility timeouts of several messages, 10 per request. Returns the changes
@@ -201,7 +201,7 @@ impl QueueClient {
                     }
                 }
                 Err(error) => {
-                    let reason = DisplayErrorContext(&error).to_string();
+                    let reason = crate::errors::describe(&error);
                     failed.extend(chunk.iter().map(|change| (change.clone(), reason.clone())));
                 }
             }
@@ -254,7 +254,7 @@ impl QueueClient {
             .send()
             .await
             .map(|_| ())
-            .map_err(|error| DisplayErrorContext(&error).to_string())
+            .map_err(|error| crate::errors::describe(&error))
     }
 }
 
