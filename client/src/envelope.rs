@@ -94,16 +94,10 @@ impl<T: Event> Envelope<T> {
         Ok(serde_json::to_string(self)?)
     }
 
-    /// Reads a message body, checking the event type.
+    /// Reads a message body, checking the event type before it decodes the data, so that an
+    /// event of another type fails as [`EnvelopeError::WrongType`] whatever its data.
     pub fn from_body(body: &str) -> Result<Envelope<T>, EnvelopeError> {
-        let envelope: Envelope<T> = serde_json::from_str(body)?;
-        if envelope.event_type != T::EVENT_TYPE {
-            return Err(EnvelopeError::WrongType {
-                expected: T::EVENT_TYPE,
-                found: envelope.event_type,
-            });
-        }
-        Ok(envelope)
+        Envelope::<serde_json::Value>::parse(body)?.decode()
     }
 }
 
@@ -190,6 +184,26 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "unexpected event type \"trip.cancelled\", expected \"trip.created\""
+        );
+    }
+
+    #[test]
+    fn wrong_type_is_reported_before_data() {
+        let body = r#"{"eventType":"driver.assigned","eventId":"d-1","timestamp":"t","data":"plain string"}"#;
+        let error = Envelope::<TripCreated>::from_body(body).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unexpected event type \"driver.assigned\", expected \"trip.created\""
+        );
+    }
+
+    #[test]
+    fn missing_data_field_is_named() {
+        let body = r#"{"eventType":"trip.created","eventId":"e-1","timestamp":"t","data":{}}"#;
+        let error = Envelope::<TripCreated>::from_body(body).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid event envelope: missing field `tripId`"
         );
     }
 

@@ -309,13 +309,13 @@ impl Publisher {
                 pending.iter().map(|&position| &batch[position]).collect();
             self.requests.record(operation);
             let response = self.request_batch(&entries).await;
-            let sender_faults = sender_fault_indexes(&response);
+            let final_failures = final_failure_indexes(entries.len(), &response);
 
             let mut retry = Vec::new();
             let entry_results = entry_results(entries.len(), response);
             for (index, (position, result)) in pending.into_iter().zip(entry_results).enumerate() {
                 attempts[position] = attempt;
-                if result.is_err() && !sender_faults.contains(&index) {
+                if result.is_err() && !final_failures.contains(&index) {
                     retry.push(position);
                 }
                 results[position] = result;
@@ -521,9 +521,12 @@ fn attempt_count(attempts: u32) -> String {
     }
 }
 
-/// Returns the positions of the entries that failed by the sender's fault, such as an invalid
-/// parameter. Retrying them would fail the same way.
-fn sender_fault_indexes(
+/// Returns the positions of the `count` entries whose failure a retry here cannot fix: those
+/// the response marks as the sender's fault (an invalid parameter, say), and every entry of a
+/// request that failed as a whole, because the SDK has already retried it where a retry could
+/// help (throttling, server errors, timeouts).
+fn final_failure_indexes(
+    count: usize,
     response: &Result<BatchResponse, String>,
 ) -> std::collections::HashSet<usize> {
     match response {
@@ -533,7 +536,7 @@ fn sender_fault_indexes(
             .filter(|(_, _, sender_fault)| *sender_fault)
             .filter_map(|(id, _, _)| id.parse::<usize>().ok())
             .collect(),
-        Err(_) => std::collections::HashSet::new(),
+        Err(_) => (0..count).collect(),
     }
 }
 
@@ -643,7 +646,7 @@ mod tests {
     }
 
     #[test]
-    fn sender_faults_are_not_retried() {
+    fn final_failures_are_not_retried() {
         let response = BatchResponse {
             sent: vec![("0".to_string(), "m-0".to_string())],
             failed: vec![
@@ -655,9 +658,10 @@ mod tests {
                 ("2".to_string(), "InternalError: retry".to_string(), false),
             ],
         };
-        let faults = sender_fault_indexes(&Ok(response));
+        let faults = final_failure_indexes(3, &Ok(response));
         assert_eq!(faults, std::collections::HashSet::from([1]));
-        assert!(sender_fault_indexes(&Err("timed out".to_string())).is_empty());
+        let failed_request = final_failure_indexes(2, &Err("timed out".to_string()));
+        assert_eq!(failed_request, std::collections::HashSet::from([0, 1]));
     }
 
     #[test]

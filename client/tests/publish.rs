@@ -4,7 +4,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{TripCancelled, TripCreated, create_queue, event, receive_all, sqs_client, unique};
+use common::{
+    TripCancelled, TripCreated, create_queue, endpoint, event, receive_all, sqs_client, unique,
+};
 use sqsform_client::{Envelope, PublishError, Publisher};
 
 #[tokio::test]
@@ -148,4 +150,27 @@ async fn fifo_event_without_group_is_rejected() {
     assert_eq!(error.to_string(), expected);
     assert_eq!(outcome.failed, vec![("e-3".to_string(), expected)]);
     assert_eq!(publisher.requests().total(), 0);
+}
+
+#[tokio::test]
+async fn failed_batch_request_is_not_retried() {
+    let client = sqs_client();
+    let url = format!("{}/123456789012/{}", endpoint(), unique("missing"));
+    let publisher = Publisher::new(client, &url, 1_048_576);
+
+    let outcome = publisher
+        .publish_batch(&[event(1, "t-1"), event(2, "t-1")])
+        .await
+        .expect("batch");
+
+    // The SDK retries a failed request where a retry can help, so the publisher does not
+    // repeat it.
+    assert_eq!(
+        publisher.requests().snapshot(),
+        BTreeMap::from([("SendMessageBatch", 1)])
+    );
+    let reason = "SendMessageBatch failed for event e-1 after 1 attempt: AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist.";
+    assert_eq!(outcome.failed[0], ("e-1".to_string(), reason.to_string()));
+    assert_eq!(outcome.failed.len(), 2);
+    assert!(outcome.sent.is_empty());
 }
