@@ -521,10 +521,10 @@ fn attempt_count(attempts: u32) -> String {
     }
 }
 
-/// Returns the positions of the `count` entries whose failure a retry here cannot fix: those
-/// the response marks as the sender's fault (an invalid parameter, say), and every entry of a
-/// request that failed as a whole, because the SDK has already retried it where a retry could
-/// help (throttling, server errors, timeouts).
+/// Returns the positions of the `count` entries whose failure a retry here cannot fix. These
+/// are the entries the response marks as the sender's fault (an invalid parameter, say). When
+/// the request failed as a whole, they are all entries, because the SDK has already retried
+/// the request where a retry could help (throttling, server errors, timeouts).
 fn final_failure_indexes(
     count: usize,
     response: &Result<BatchResponse, String>,
