@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use super::Severity;
 use super::positions::YamlPath;
 use super::raw::RawSpec;
 use super::resolve::{
     Checker, MAX_POLICY_BYTES, MAX_POLICY_STATEMENTS, SPEC_FILE, Settings, suggest,
 };
+use super::source::Origin;
 use crate::model::{self, DesiredQueue, DesiredSubscription, DesiredTopic, Encryption, QueueRole};
 use crate::policy::generate;
 
@@ -156,6 +158,16 @@ impl Checker<'_> {
                     filter_policy: subscription.filter_policy.clone(),
                     filter_policy_scope: scope,
                 });
+            }
+
+            if raw.subscribers.is_empty() {
+                let origin = Origin {
+                    file: SPEC_FILE,
+                    path: topic_path.clone(),
+                };
+                self.report(Severity::Warning, &origin, true, format!(
+                    "topic \"{key}\" has no subscribers, so SNS drops every message published to it; add a queue under subscribers:, or remove the topic"
+                ));
             }
 
             topics.push(DesiredTopic {

@@ -158,3 +158,18 @@ fn names_differing_in_hyphens_get_distinct_sids() {
     assert_eq!(sids.len(), 3);
     assert_ne!(sids[1], sids[2]);
 }
+
+#[test]
+fn topic_without_subscribers_warns() {
+    let spec = "project: shop\nservices:\n  checkout: {}\nqueues:\n  orders: {}\ntopics:\n  trips:\n    publishers: [checkout]\n";
+    let environment = format!("{ENVIRONMENT}services:\n  checkout: shop-dev-checkout\n");
+    let loaded = load_from_text("queues.yaml", spec, "dev", &environment).expect("valid");
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "queues.yaml:7:3: topics.trips: topic \"trips\" has no subscribers, so SNS drops every message published to it; add a queue under subscribers:, or remove the topic"
+        ]
+    );
+    assert_eq!(loaded.desired.topics[0].subscriptions.len(), 0);
+}
