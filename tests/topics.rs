@@ -309,9 +309,26 @@ async fn undeclared_subscription_needs_allow_delete() {
         .await
         .expect("subscribe");
 
+    let refusal = format!(
+        "unsubscribe {stray_arn} from topic driversklub-{}-trips: the spec does not declare this subscription, and removing it needs --allow-delete",
+        workspace.environment
+    );
+    // The plan already names the change that apply will reject without the flag.
+    let plan = workspace.run(&["plan"]);
+    plan.expect_code(0);
+    assert!(
+        plan.stdout.ends_with(&format!(
+            "\nNeeds a flag: apply rejects 1 change(s) without a flag:\n  {refusal}\n"
+        )),
+        "{}",
+        plan.stdout
+    );
+    let json = workspace.run(&["plan", "--format", "json"]).json();
+    assert_eq!(json["needs_flags"], serde_json::json!([refusal]));
+
     let rejected = workspace.run(&["apply", "--auto-approve"]);
     rejected.expect_code(1);
-    assert!(rejected.stderr.contains(&format!("unsubscribe {stray_arn} from topic driversklub-{}-trips: the spec does not declare this subscription, and removing it needs --allow-delete", workspace.environment)), "{}", rejected.stderr);
+    assert!(rejected.stderr.contains(&refusal), "{}", rejected.stderr);
 
     workspace
         .run(&["apply", "--auto-approve", "--allow-delete"])

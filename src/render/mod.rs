@@ -62,15 +62,23 @@ pub struct PlanDocument<'a> {
     pub plan: &'a Plan,
     /// Requests made to build the plan, by operation.
     pub api_calls: &'a ApiCalls,
+    /// The changes `apply` rejects without a flag, each naming the flag.
+    pub needs_flags: &'a [String],
 }
 
 /// Writes a plan as JSON.
-pub fn plan_json(out: &mut dyn Write, plan: &Plan, api_calls: &ApiCalls) -> io::Result<()> {
+pub fn plan_json(
+    out: &mut dyn Write,
+    plan: &Plan,
+    api_calls: &ApiCalls,
+    needs_flags: &[String],
+) -> io::Result<()> {
     let document = PlanDocument {
         format_version: JSON_FORMAT_VERSION,
         has_changes: plan.has_changes(),
         plan,
         api_calls,
+        needs_flags,
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
@@ -100,6 +108,29 @@ fn verb(action: Action) -> &'static str {
 
 pub(crate) fn display_value(value: Option<&str>) -> &str {
     value.unwrap_or("(none)")
+}
+
+/// Writes the changes that `apply` rejects without a flag, after a plan. Writes nothing when
+/// there are none.
+pub fn needs_flags_text(
+    out: &mut dyn Write,
+    needs_flags: &[String],
+    style: Style,
+) -> io::Result<()> {
+    if needs_flags.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} apply rejects {} change(s) without a flag:",
+        style.bold("Needs a flag:"),
+        needs_flags.len()
+    )?;
+    for message in needs_flags {
+        writeln!(out, "  {message}")?;
+    }
+    Ok(())
 }
 
 /// Writes a plan for people: one block per change, then a summary line.

@@ -128,7 +128,9 @@ fn plan_json_carries_api_calls() {
     calls.by_operation.insert("sqs:ListQueues".into(), 1);
     calls.total = 1;
     let mut output = Vec::new();
-    plan_json(&mut output, &sample_plan(), &calls).expect("render");
+    let needs_flags =
+        vec!["delete shop-test-old: deleting a managed queue needs --allow-delete".to_string()];
+    plan_json(&mut output, &sample_plan(), &calls, &needs_flags).expect("render");
     let document: serde_json::Value = serde_json::from_slice(&output).expect("json");
 
     assert_eq!(document["format_version"], 1);
@@ -136,7 +138,33 @@ fn plan_json_carries_api_calls() {
     assert_eq!(document["api_calls"]["by_operation"]["sqs:ListQueues"], 1);
     assert_eq!(document["plan"]["summary"]["delete"], 1);
     assert_eq!(
+        document["needs_flags"],
+        serde_json::json!(["delete shop-test-old: deleting a managed queue needs --allow-delete"])
+    );
+    assert_eq!(
         document["plan"]["queues"][0]["attributes"][0],
         serde_json::json!({"name": "VisibilityTimeout", "before": "30", "after": "60"})
     );
+}
+
+#[test]
+fn needs_flags_lists_each_change() {
+    let mut output = Vec::new();
+    let needs_flags = vec![
+        "delete shop-test-old: deleting a managed queue needs --allow-delete".to_string(),
+        "adopt shop-test-legacy: the queue exists without sqsform's ownership tags; rerun with --adopt to manage it".to_string(),
+    ];
+    needs_flags_text(&mut output, &needs_flags, Style { colour: false }).expect("render");
+
+    assert_eq!(
+        String::from_utf8(output).expect("utf-8"),
+        "\nNeeds a flag: apply rejects 2 change(s) without a flag:\n  delete shop-test-old: deleting a managed queue needs --allow-delete\n  adopt shop-test-legacy: the queue exists without sqsform's ownership tags; rerun with --adopt to manage it\n"
+    );
+}
+
+#[test]
+fn needs_flags_writes_nothing_when_empty() {
+    let mut output = Vec::new();
+    needs_flags_text(&mut output, &[], Style { colour: false }).expect("render");
+    assert!(output.is_empty());
 }
