@@ -309,7 +309,7 @@ async fn undeclared_subscription_needs_allow_delete() {
         .await
         .expect("subscribe");
 
-    let refusal = format!(
+    let rejection = format!(
         "unsubscribe {stray_arn} from topic driversklub-{}-trips: the spec does not declare this subscription, and removing it needs --allow-delete",
         workspace.environment
     );
@@ -318,17 +318,17 @@ async fn undeclared_subscription_needs_allow_delete() {
     plan.expect_code(0);
     assert!(
         plan.stdout.ends_with(&format!(
-            "\nNeeds a flag: apply rejects 1 change(s) without a flag:\n  {refusal}\n"
+            "\nNeeds a flag: apply rejects 1 change(s) without a flag:\n  {rejection}\n"
         )),
         "{}",
         plan.stdout
     );
     let json = workspace.run(&["plan", "--format", "json"]).json();
-    assert_eq!(json["needs_flags"], serde_json::json!([refusal]));
+    assert_eq!(json["needs_flags"], serde_json::json!([rejection]));
 
     let rejected = workspace.run(&["apply", "--auto-approve"]);
     rejected.expect_code(1);
-    assert!(rejected.stderr.contains(&refusal), "{}", rejected.stderr);
+    assert!(rejected.stderr.contains(&rejection), "{}", rejected.stderr);
 
     workspace
         .run(&["apply", "--auto-approve", "--allow-delete"])

@@ -252,8 +252,8 @@ impl<T> PendingBatch<T> {
 
     /// Adds an entry of `size` bytes, queued at `queued_at`. Returns the entries to send now:
     /// the earlier entries when this one would take the batch past `max_bytes`, or every entry
-    /// when this one is the 10th. Both cannot happen at once, because after the byte limit
-    /// sends the earlier entries, only this one is pending.
+    /// when this one is the 10th. The two never coincide: after the byte limit sends the
+    /// earlier entries, only this one is pending (checked by the `debug_assert` below).
     fn push(&mut self, entry: T, size: usize, queued_at: Instant) -> Option<Vec<T>> {
         let mut ready = None;
         if !self.entries.is_empty() && self.bytes + size > self.max_bytes {

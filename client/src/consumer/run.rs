@@ -257,8 +257,8 @@ where
                 });
                 continue;
             }
-            let retry_delay = self.accept(message, receipt_handle, sent_at).await;
-            if let (Some(group), Some(_)) = (group, retry_delay) {
+            let left_for_retry = self.accept(message, receipt_handle, sent_at).await;
+            if let (Some(group), true) = (group, left_for_retry) {
                 held_groups.insert(group);
             }
         }
@@ -292,13 +292,13 @@ where
     }
 
     /// Decodes a received message and queues it for a handler, or dead-letters it. Returns
-    /// the retry delay when an undecodable message is left in the queue for redrive.
+    /// true when an undecodable message is left in the queue for a retry.
     async fn accept(
         &mut self,
         message: Message,
         receipt_handle: String,
         received_at: Instant,
-    ) -> Option<Duration> {
+    ) -> bool {
         let system = message.attributes.as_ref();
         let receive_count = system
             .and_then(|attributes| {
@@ -321,10 +321,7 @@ where
 
         let key = self.next_key;
         self.next_key += 1;
-        let scheduler_group = match (&group, self.fifo) {
-            (Some(group), true) => group.clone(),
-            _ => format!("message-{key}"),
-        };
+        let scheduler_group = self.scheduler_group(key, group.as_deref());
         self.scheduler.push(&scheduler_group, key);
         tracing::debug!(%message_id, event_id = %envelope.event_id, receive_count, "message received");
         self.in_hand.insert(
@@ -342,18 +339,19 @@ where
                 running: false,
             },
         );
-        None
+        false
     }
 
-    /// Sends an undecodable message to the dead-letter queue and deletes it, or, with no
-    /// dead-letter queue or when the send fails, leaves it to the queue's redrive policy.
+    /// Sends an undecodable message to the dead-letter queue and deletes it. With no
+    /// dead-letter queue, or when the send fails, it leaves the message to the queue's redrive
+    /// policy and returns true.
     async fn undecodable(
         &mut self,
         message: &Message,
         receipt_handle: String,
         receive_count: u32,
         reason: &str,
-    ) -> Option<Duration> {
+    ) -> bool {
         let message_id = message.message_id.as_deref().unwrap_or_default();
         if let Some(dead_letter) = &self.dead_letter {
             match dead_letter.send_dead_letter(message, reason).await {
@@ -361,7 +359,7 @@ where
                     tracing::warn!(%message_id, dead_letter_queue = %dead_letter.url, reason, "undecodable message sent to the dead-letter queue");
                     self.stats.add(Counter::DeadLettered, 1);
                     self.push_delete(receipt_handle).await;
-                    return None;
+                    return false;
                 }
                 Err(error) => {
                     tracing::error!(%message_id, dead_letter_queue = %dead_letter.url, reason, %error, "sending an undecodable message to the dead-letter queue failed, leaving it to redrive");
@@ -371,15 +369,23 @@ where
             tracing::warn!(%message_id, reason, "undecodable message left to the queue's redrive policy");
         }
         self.stats.add(Counter::Retried, 1);
-        let delay = self.settings.backoff.delay(receive_count);
         let change = VisibilityChange {
             receipt_handle,
-            timeout: delay,
+            timeout: self.settings.backoff.delay(receive_count),
         };
         if let Err(error) = self.queue.change_visibility(&change).await {
             tracing::warn!(%message_id, %error, "changing the visibility of an undecodable message failed");
         }
-        Some(delay)
+        true
+    }
+
+    /// Returns the scheduler group of a message: its FIFO group, or a group of its own on a
+    /// standard queue, so that standard messages run in parallel.
+    fn scheduler_group(&self, key: u64, group: Option<&str>) -> String {
+        match group {
+            Some(group) if self.fifo => group.to_string(),
+            _ => format!("message-{key}"),
+        }
     }
 
     /// Starts handlers for the next messages while fewer than `concurrency` run.
@@ -438,10 +444,7 @@ where
         let Some(entry) = self.in_hand.remove(&key) else {
             return;
         };
-        let scheduler_group = match (&entry.group, self.fifo) {
-            (Some(group), true) => group.clone(),
-            _ => format!("message-{key}"),
-        };
+        let scheduler_group = self.scheduler_group(key, entry.group.as_deref());
         match result {
             TaskResult::Succeeded => {
                 self.stats.add(Counter::Succeeded, 1);

@@ -6,8 +6,8 @@ use std::time::Duration;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageAttributeValue, MessageSystemAttributeName,
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
 };
 
 use crate::deletes::MAX_BATCH_ENTRIES;
@@ -17,8 +17,8 @@ use crate::requests::RequestCounts;
 pub const DEAD_LETTER_REASON_ATTRIBUTE: &str = "deadLetterReason";
 /// SQS accepts at most 10 message attributes on one message.
 const MAX_MESSAGE_ATTRIBUTES: usize = 10;
-/// The longest dead-letter reason kept, in characters. Longer reasons are cut, so the copy
-/// stays well inside the message size limit.
+/// The maximum length of a dead-letter reason, in characters. Longer reasons are cut, so the
+/// copy stays well inside the message size limit.
 const MAX_REASON_CHARS: usize = 1_000;
 
 /// The kind of a failed ReceiveMessage, which sets its log level. Throttling and the in-flight
@@ -124,21 +124,10 @@ impl QueueClient {
                 .set_entries(Some(entries))
                 .send()
                 .await;
-            match result {
-                Ok(output) => {
-                    for entry in output.failed {
-                        if let Some(handle) = entry_handle(chunk, &entry.id) {
-                            let reason =
-                                format!("{}: {}", entry.code, entry.message.unwrap_or_default());
-                            failed.push((handle, reason));
-                        }
-                    }
-                }
-                Err(error) => {
-                    let reason = crate::errors::describe(&error);
-                    failed.extend(chunk.iter().map(|handle| (handle.clone(), reason.clone())));
-                }
-            }
+            let result = result
+                .map(|output| output.failed)
+                .map_err(|error| crate::errors::describe(&error));
+            failed.extend(failed_entries(chunk, result));
         }
         failed
     }
@@ -185,26 +174,10 @@ impl QueueClient {
                 .set_entries(Some(entries))
                 .send()
                 .await;
-            match result {
-                Ok(output) => {
-                    for entry in output.failed {
-                        let change = entry
-                            .id
-                            .parse::<usize>()
-                            .ok()
-                            .and_then(|index| chunk.get(index));
-                        if let Some(change) = change {
-                            let reason =
-                                format!("{}: {}", entry.code, entry.message.unwrap_or_default());
-                            failed.push((change.clone(), reason));
-                        }
-                    }
-                }
-                Err(error) => {
-                    let reason = crate::errors::describe(&error);
-                    failed.extend(chunk.iter().map(|change| (change.clone(), reason.clone())));
-                }
-            }
+            let result = result
+                .map(|output| output.failed)
+                .map_err(|error| crate::errors::describe(&error));
+            failed.extend(failed_entries(chunk, result));
         }
         failed
     }
@@ -258,14 +231,76 @@ impl QueueClient {
     }
 }
 
-fn entry_handle(chunk: &[String], id: &str) -> Option<String> {
-    id.parse::<usize>()
-        .ok()
-        .and_then(|index| chunk.get(index))
-        .cloned()
+/// Pairs the failed entries of one batch request with their items in `chunk`, whose
+/// positions are the entry ids. A request that failed as a whole fails every item.
+fn failed_entries<T: Clone>(
+    chunk: &[T],
+    result: Result<Vec<BatchResultErrorEntry>, String>,
+) -> Vec<(T, String)> {
+    match result {
+        Ok(entries) => entries
+            .into_iter()
+            .filter_map(|entry| {
+                let item = entry
+                    .id
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|index| chunk.get(index))?;
+                let reason = format!("{}: {}", entry.code, entry.message.unwrap_or_default());
+                Some((item.clone(), reason))
+            })
+            .collect(),
+        Err(reason) => chunk
+            .iter()
+            .map(|item| (item.clone(), reason.clone()))
+            .collect(),
+    }
 }
 
 /// Converts a duration to the whole seconds SQS takes, saturating at `i32::MAX`.
 fn seconds(duration: Duration) -> i32 {
     i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_entry(id: &str, code: &str) -> BatchResultErrorEntry {
+        BatchResultErrorEntry::builder()
+            .id(id)
+            .sender_fault(true)
+            .code(code)
+            .message("bad handle")
+            .build()
+            .expect("id, sender fault and code are set")
+    }
+
+    #[test]
+    fn failed_entries_match_positions() {
+        let chunk = ["handle-0", "handle-1", "handle-2"];
+        let failed = failed_entries(
+            &chunk,
+            Ok(vec![
+                error_entry("2", "ReceiptHandleIsInvalid"),
+                error_entry("9", "Unknown"),
+            ]),
+        );
+        assert_eq!(
+            failed,
+            vec![("handle-2", "ReceiptHandleIsInvalid: bad handle".to_string())]
+        );
+    }
+
+    #[test]
+    fn failed_request_fails_every_entry() {
+        let failed = failed_entries(&["a", "b"], Err("timed out".to_string()));
+        assert_eq!(
+            failed,
+            vec![
+                ("a", "timed out".to_string()),
+                ("b", "timed out".to_string())
+            ]
+        );
+    }
 }
